@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* x86_64 CPU helpers behind src/arch.h. */
+#include "../../src/arch.h"
+
+void arch_cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+#ifdef VTLMEM_HOST
+/*
+ * Host builds run in user mode: invlpg and CR3 writes would fault. The host
+ * platform always supplies tlb_local, so these are never reached; trap if
+ * they are, rather than pretend to have flushed.
+ */
+void arch_tlb_flush_page(uintptr_t va)
+{
+	(void)va;
+	__builtin_trap();
+}
+
+void arch_tlb_flush_all(void)
+{
+	__builtin_trap();
+}
+#else
+void arch_tlb_flush_page(uintptr_t va)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+/* Reloading CR3 drops every non-global translation of this CPU. */
+void arch_tlb_flush_all(void)
+{
+	uintptr_t cr3;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+}
+#endif

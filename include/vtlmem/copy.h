@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vtlmem/copy.h - fallible copy, fill and single-copy-atomic accessors, and
+ * the fault-fixup lookup the kernel's page-fault handler calls.
+ *
+ * Every routine here may touch memory that faults (a VTL0 mapping that was
+ * revoked, a guard page, a read-only mapping written). A fault inside one of
+ * them does not crash: the #PF handler calls vtlmem_fixup(ip), which returns
+ * the address to resume at, and the routine returns an error. They are the
+ * only code that dereferences a VTL0 mapping (DESIGN.md rules 2 and 3).
+ *
+ * Context: any; no locks, no allocation. Pointers are plain kernel virtual
+ * addresses; at most one of dst/src is expected to fault, but either may.
+ */
+#ifndef VTLMEM_COPY_H
+#define VTLMEM_COPY_H
+
+#include <vtlmem/types.h>
+
+/*
+ * Copy n bytes from src to dst (non-overlapping). Returns the number of bytes
+ * NOT copied: 0 on success; after a fault at byte k (of either side) returns
+ * n - k, bytes [0, k) of dst hold the copy and bytes [k, n) are untouched.
+ */
+size_t vtlmem_copy(void *dst, const void *src, size_t n);
+
+/*
+ * Set n bytes at dst to (uint8_t)c. Returns the bytes NOT written, with the
+ * same exactness as vtlmem_copy().
+ */
+size_t vtlmem_fill(void *dst, int c, size_t n);
+
+/*
+ * Single-copy-atomic loads and stores: one instruction each, so a value VTL0
+ * changes concurrently is read or written whole (when naturally aligned;
+ * unaligned accesses within a page still never tear on x86_64 WB memory
+ * except across a cache line). Return 0, or -VTLMEM_EFAULT if the access
+ * faulted; a faulting load leaves *out untouched, a faulting store writes
+ * nothing.
+ */
+int vtlmem_load8(const void *src, uint8_t *out);
+int vtlmem_load16(const void *src, uint16_t *out);
+int vtlmem_load32(const void *src, uint32_t *out);
+int vtlmem_load64(const void *src, uint64_t *out);
+int vtlmem_store8(void *dst, uint8_t v);
+int vtlmem_store16(void *dst, uint16_t v);
+int vtlmem_store32(void *dst, uint32_t v);
+int vtlmem_store64(void *dst, uint64_t v);
+
+/*
+ * The exception-table lookup. ip is the faulting instruction pointer; returns
+ * the address to resume at, or 0 if ip is not inside a fallible routine (a
+ * real kernel bug: the handler goes on to its usual oops path). Needs no
+ * context but ip and the read-only table, so it is safe as the very first
+ * thing a #PF handler does. O(log n) binary search.
+ */
+uintptr_t vtlmem_fixup(uintptr_t ip);
+
+/*
+ * Verify the exception table: every entry has start < end, entries are
+ * sorted by start and do not overlap, and every fixup lies outside its own
+ * range. Returns 0 or -VTLMEM_EINVAL. Call once at boot, before the first
+ * fault can happen; the lookup is only correct on a verified table.
+ */
+int vtlmem_extable_check(void);
+
+#endif /* VTLMEM_COPY_H */

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vtlmem/platform.h - what the embedding secure kernel supplies.
+ *
+ * The kernel fills one struct vtlmem_platform and passes it to every
+ * vtlmem_*_init() call; the library keeps the pointer, so the struct must
+ * outlive the library's use of it. There are no permissive defaults: a call
+ * that needs a missing op fails with -VTLMEM_ENOSYS, and a missing ownership
+ * op makes every reservation fail with -VTLMEM_EPERM.
+ *
+ * Context: unless an op says otherwise it is called with one of the
+ * library's locks held, so it must not sleep and must not call back into the
+ * library. The shootdown op is the exception: it is never called with a
+ * library lock held.
+ */
+#ifndef VTLMEM_PLATFORM_H
+#define VTLMEM_PLATFORM_H
+
+#include <vtlmem/types.h>
+
+/* Answers of the ownership op. */
+#define VTLMEM_OWNER_VTL0   0   /* every byte is VTL0 RAM the library may access */
+#define VTLMEM_OWNER_SECURE 1   /* some byte is the secure kernel's (or denied)  */
+
+/*
+ * A lock. With lock/unlock ops NULL, it is the library's own ticket
+ * spinlock (next/owner); otherwise the platform's ops get this struct and may
+ * keep their own lock object in plat (set by lock_init).
+ */
+struct vtlmem_lock {
+	uint32_t next;
+	uint32_t owner;
+	void *plat;
+};
+
+struct vtlmem_platform {
+	void *ctx;              /* first argument of every op */
+	unsigned pa_bits;       /* physical-address width; 0 means 52 */
+	bool allow_page0;       /* may physical page 0 be reserved/mapped? */
+
+	/*
+	 * Page-table pages. pt_alloc returns the direct-map virtual address of
+	 * a zeroed, 4 KiB-aligned page and stores its physical address in *pa,
+	 * or returns NULL. pt_free gives one back. pt_phys_to_virt translates a
+	 * page-table page's physical address (only ever one pt_alloc returned).
+	 */
+	void *(*pt_alloc)(void *ctx, vtlmem_paddr_t *pa);
+	void (*pt_free)(void *ctx, void *va, vtlmem_paddr_t pa);
+	void *(*pt_phys_to_virt)(void *ctx, vtlmem_paddr_t pa);
+
+	/*
+	 * Ownership: VTLMEM_OWNER_VTL0 when every byte of [pa, pa + len) is
+	 * VTL0 memory the library may map; anything else (VTLMEM_OWNER_SECURE,
+	 * a negative error) is a denial. Must be callable with a lock held.
+	 */
+	int (*ownership)(void *ctx, vtlmem_paddr_t pa, uint64_t len);
+
+	/*
+	 * Optional hypervisor permission change for one page while the secure
+	 * kernel maps it (e.g. remove VTL0 write access). 0 or a negative error;
+	 * the library undoes earlier pages when a later one fails.
+	 */
+	int (*protect)(void *ctx, vtlmem_paddr_t pa, enum vtlmem_prot prot);
+	int (*unprotect)(void *ctx, vtlmem_paddr_t pa);
+
+	/*
+	 * TLB. tlb_local, when set, replaces the library's own invlpg/CR3
+	 * reload: invalidate npages pages from va on this CPU, or this CPU's
+	 * whole TLB when npages is 0. tlb_shootdown invalidates [va, va + len)
+	 * on every other CPU and returns 0 only once all have done so; it is
+	 * called with no library lock held.
+	 */
+	void (*tlb_local)(void *ctx, uintptr_t va, uint64_t npages);
+	int (*tlb_shootdown)(void *ctx, uintptr_t va, uint64_t len);
+
+	/* Optional platform lock; NULL means the library's ticket spinlock. */
+	void (*lock_init)(void *ctx, struct vtlmem_lock *l);
+	void (*lock)(void *ctx, struct vtlmem_lock *l);
+	void (*unlock)(void *ctx, struct vtlmem_lock *l);
+
+	/*
+	 * Per-CPU slots: cpu_id() in [0, ncpus) is only stable between
+	 * preempt_off() and preempt_on(); preempt_off disables preemption (and
+	 * interrupts if the kernel maps from IRQ context) and returns a cookie
+	 * that preempt_on restores.
+	 */
+	unsigned ncpus;
+	unsigned (*cpu_id)(void *ctx);
+	unsigned long (*preempt_off)(void *ctx);
+	void (*preempt_on)(void *ctx, unsigned long cookie);
+
+	/* Bookkeeping allocation (never on a copy path). NULL on failure. */
+	void *(*alloc)(void *ctx, size_t size);
+	void (*free)(void *ctx, void *p, size_t size);
+};
+
+/* The platform's physical-address width in bits (pa_bits, or 52 if 0). */
+static inline unsigned vtlmem_pa_bits(const struct vtlmem_platform *p)
+{
+	return p->pa_bits ? p->pa_bits : VTLMEM_DEFAULT_PA_BITS;
+}
+
+#endif /* VTLMEM_PLATFORM_H */
