@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host platform for unit tests and benchmarks: a struct vtlmem_platform
+ * backed by simulated physical memory, with counters and fault injection.
+ *
+ * Simulated physical memory is a memfd of phys_size bytes, mapped once at
+ * hp->phys (the "direct map": physical address pa is at hp->phys + pa).
+ * Default layout (hostplat_init):
+ *   [0, 1 MiB)            secure, never handed out (page 0 lives here)
+ *   [1 MiB, 16 MiB)       secure: page-table pages come from here
+ *   [16 MiB, phys_size)   VTL0 RAM (the ownership op answers VTL0)
+ * The ownership policy is separate from the memory: vtl0_start/vtl0_end
+ * may be widened (e.g. to 2^52) for tests that only reserve, and extra
+ * secure ranges can be added inside VTL0.
+ *
+ * Fault injection: fail_alloc_at / fail_pt_at = N makes the N-th following
+ * call fail (1 = the next one); 0 disables. fail_shootdowns = N makes the
+ * next N shootdowns fail. Counters are atomic (threaded tests).
+ */
+#ifndef HOSTPLAT_H
+#define HOSTPLAT_H
+
+#include <vtlmem/platform.h>
+
+#define HOSTPLAT_MAX_SECURE 16
+#define HOSTPLAT_TLB_LOG 256
+#define HOSTPLAT_PT_BASE  (1ull << 20)
+#define HOSTPLAT_PT_END   (16ull << 20)
+#define HOSTPLAT_VTL0_BASE (16ull << 20)
+
+struct hostplat_tlb_event {
+	uintptr_t va;
+	uint64_t npages;   /* 0 = whole local TLB */
+};
+
+struct hostplat {
+	struct vtlmem_platform ops;
+
+	/* simulated physical memory */
+	int memfd;
+	uint8_t *phys;
+	uint64_t phys_size;
+
+	/* ownership policy */
+	uint64_t vtl0_start, vtl0_end;
+	struct vtlmem_range secure[HOSTPLAT_MAX_SECURE];
+	unsigned nsecure;
+	unsigned long ownership_calls;
+
+	/* bookkeeping allocator */
+	long fail_alloc_at;
+	unsigned long allocs, frees, alloc_fails;
+	long alloc_live;
+
+	/* page-table pages: a stack of free page addresses in [PT_BASE, PT_END) */
+	uint64_t *pt_free_stack;
+	size_t pt_nfree, pt_cap;
+	uint8_t *pt_used;          /* 1 byte per PT page: live? (double-free check) */
+	long fail_pt_at;
+	unsigned long pt_allocs, pt_frees, pt_fails;
+	long pt_live;
+
+	/* TLB */
+	unsigned long tlb_local_calls, tlb_local_pages, tlb_local_all;
+	struct hostplat_tlb_event tlb_log[HOSTPLAT_TLB_LOG];
+	unsigned long tlb_log_n;   /* events ever logged; log holds the last 256 */
+	unsigned long shootdowns, shootdown_fails;
+	long fail_shootdowns;
+	uintptr_t last_shootdown_va;
+	uint64_t last_shootdown_len;
+	/* optional hooks (e.g. the MMU mirror drops its cached pages) */
+	void (*on_tlb_local)(struct hostplat *hp, uintptr_t va, uint64_t npages);
+	void (*on_shootdown)(struct hostplat *hp, uintptr_t va, uint64_t len);
+
+	/* protect */
+	long fail_protect_at;
+	unsigned long protects, unprotects;
+	long protected_live;
+
+	/* preemption */
+	unsigned long preempt_offs, preempt_ons;
+};
+
+/*
+ * Set up hp with phys_size bytes of simulated physical memory (a multiple of
+ * 2 MiB, >= 32 MiB), every op filled in (protect ops included; set them to
+ * NULL in the test if unwanted), ncpus 4, pa_bits 52, page 0 not allowed.
+ * Aborts on host failure (test infrastructure).
+ */
+void hostplat_init(struct hostplat *hp, uint64_t phys_size);
+void hostplat_fini(struct hostplat *hp);
+
+/* Add [pa, pa + len) to the secure (VTL1-owned) ranges. */
+void hostplat_add_secure(struct hostplat *hp, uint64_t pa, uint64_t len);
+
+/* Direct-map address of physical address pa (must be inside phys_size). */
+void *hostplat_va(struct hostplat *hp, uint64_t pa);
+
+/* Which simulated CPU the calling thread is (default 0). */
+void hostplat_set_cpu(unsigned cpu);
+unsigned hostplat_get_cpu(void);
+
+#endif
