@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Physical memory and the kernel's own page tables.
+ *
+ * mm_init() takes the RAM size from the multiboot info, programs PAT, sets
+ * up the page pool (every page between the image and POOL_END: the "VTL1"
+ * memory page tables and the heap come from), and replaces the boot tables
+ * with the final ones:
+ *   - the kernel image at KERNEL_VMA in 4 KiB pages: text read-only and
+ *     executable, rodata read-only NX, data/bss read-write NX, the page
+ *     below the boot stack left unmapped (a stack overflow faults);
+ *   - the direct map of all RAM at DMAP_BASE, 2 MiB pages, read-write NX;
+ *   - no identity map (a stray physical-address dereference faults).
+ * Kernel mappings are global (CR4.PGE on); the library's never are, so a
+ * CR3 reload drops them and keeps the kernel's.
+ */
+#include "kernel.h"
+#include "pat.h"
+
+extern char __image_start[], __text_end[], __rodata_end[], __bss_end[];
+extern char boot_stack_guard[];
+
+uint64_t ram_top;
+static uint64_t kernel_pml4;
+static uint64_t free_head;      /* physical address of the first free page */
+static uint64_t free_pages;
+uint64_t pool_start;
+
+uint64_t virt_to_phys(const void *p)
+{
+	uintptr_t va = (uintptr_t)p;
+
+	if (va >= KERNEL_VMA)
+		return va - KERNEL_VMA;
+	if (va >= DMAP_BASE && va - DMAP_BASE < ram_top)
+		return va - DMAP_BASE;
+	panic("virt_to_phys(%p): not a kernel or direct-map address", p);
+}
+
+uint64_t page_alloc(void)
+{
+	uint64_t pa = free_head;
+
+	if (!pa)
+		return 0;
+	free_head = *(uint64_t *)phys_to_virt(pa);
+	free_pages--;
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	return pa;
+}
+
+void page_free(uint64_t pa)
+{
+	if ((pa & (PAGE_SIZE - 1)) || pa < pool_start || pa >= HEAP_START)
+		panic("page_free(%lx): not a pool page", pa);
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	*(uint64_t *)phys_to_virt(pa) = free_head;
+	free_head = pa;
+	free_pages++;
+}
+
+uint64_t pages_free_count(void)
+{
+	return free_pages;
+}
+
+static uint64_t *table(uint64_t pa)
+{
+	return phys_to_virt(pa & PTE_ADDR);
+}
+
+/* The entry for va at level (3 = PML4 ... 0 = PT), creating tables above. */
+static uint64_t *pte_slot(uint64_t root, uintptr_t va, int level)
+{
+	uint64_t *t = table(root);
+	uint64_t pa;
+	int l;
+
+	for (l = 3; l > level; l--) {
+		uint64_t *e = &t[(va >> (12 + 9 * l)) & 511];
+
+		if (!(*e & PTE_P)) {
+			pa = page_alloc();
+			if (!pa)
+				panic("out of page-table pages");
+			*e = pa | PTE_P | PTE_W;
+		}
+		if (*e & PTE_PS)
+			panic("pte_slot(%lx): large page at level %d", (unsigned long)va, l);
+		t = table(*e);
+	}
+	return &t[(va >> (12 + 9 * level)) & 511];
+}
+
+void kmap_page(uintptr_t va, uint64_t pa, uint64_t pte_flags)
+{
+	uint64_t *e = pte_slot(kernel_pml4, va, 0);
+
+	*e = pte_flags ? (pa | pte_flags) : 0;
+	invlpg(va);
+}
+
+void kernel_set_top(unsigned idx, uint64_t value)
+{
+	table(kernel_pml4)[idx & 511] = value;
+}
+
+uint64_t kernel_root(void)
+{
+	return kernel_pml4;
+}
+
+static void map_image(void)
+{
+	uintptr_t va;
+	uint64_t flags;
+
+	for (va = (uintptr_t)__image_start; va < (uintptr_t)__bss_end; va += PAGE_SIZE) {
+		if (va == (uintptr_t)boot_stack_guard)
+			continue;
+		if (va < (uintptr_t)__text_end)
+			flags = PTE_P | PTE_G;
+		else if (va < (uintptr_t)__rodata_end)
+			flags = PTE_P | PTE_G | PTE_NX;
+		else
+			flags = PTE_P | PTE_W | PTE_G | PTE_NX;
+		*pte_slot(kernel_pml4, va, 0) = (va - KERNEL_VMA) | flags;
+	}
+}
+
+static void map_direct(void)
+{
+	uint64_t pa;
+
+	for (pa = 0; pa < ram_top; pa += 0x200000)
+		*pte_slot(kernel_pml4, DMAP_BASE + pa, 1) =
+			pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
+}
+
+static void pool_init(void)
+{
+	uint64_t pa;
+
+	pool_start = ((uint64_t)__bss_end - KERNEL_VMA + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	for (pa = HEAP_START - PAGE_SIZE; pa >= pool_start; pa -= PAGE_SIZE)
+		page_free(pa);
+}
+
+static void check_cpu(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(1, &a, &b, &c, &d);
+	if (!(d & (1u << 16)))
+		panic("CPU has no PAT");
+	if (!(d & (1u << 13)))
+		panic("CPU has no PGE");
+}
+
+void mm_init(uint64_t ram_bytes)
+{
+	ram_top = ram_bytes;
+	if (ram_top < RAM_MIN)
+		panic("need at least %lu MiB of RAM, have %lu MiB", RAM_MIN >> 20, ram_top >> 20);
+	if (ram_top > (1UL << 30))
+		ram_top = 1UL << 30;    /* the boot tables only map 1 GiB */
+	check_cpu();
+	wrmsr(MSR_PAT, BOOT_PAT_VALUE);
+	pool_init();
+	kernel_pml4 = page_alloc();
+	map_image();
+	map_direct();
+	write_cr3(kernel_pml4);
+	write_cr4(read_cr4() | CR4_PGE);
+}

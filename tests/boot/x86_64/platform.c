@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The platform the test kernel gives the library: what a secure kernel
+ * implements to embed vtlmem (the worked example of the README).
+ *
+ *   pt_alloc/pt_free/pt_phys_to_virt  kernel page pool, via the direct map
+ *   ownership                         only [VTL0_START, VTL0_END) is VTL0
+ *   tlb_local                         NULL: the library runs invlpg / CR3
+ *                                     reload itself, on the real MMU
+ *   tlb_shootdown                     one CPU, so nothing to do: count it
+ *   lock ops                          NULL: the library's ticket spinlock
+ *   cpu_id/ncpus/preempt              CPU 0 of 1; preempt_off = cli
+ *   alloc/free                        kernel heap
+ * Each op counts its calls; page-table pages, allocations and shootdowns
+ * can be made to fail on demand.
+ */
+#include <vtlmem/types.h>
+
+#include "platform.h"
+
+struct boot_plat_state bps;
+
+static bool inject(int64_t *fail_after, uint64_t *injected)
+{
+	if (*fail_after < 0)
+		return false;
+	if (*fail_after > 0) {
+		(*fail_after)--;
+		return false;
+	}
+	*fail_after = -1;
+	(*injected)++;
+	return true;
+}
+
+static void *plat_pt_alloc(void *ctx, vtlmem_paddr_t *pa)
+{
+	uint64_t p;
+
+	(void)ctx;
+	if (inject(&bps.pt_fail_after, &bps.pt_injected))
+		return NULL;
+	p = page_alloc();
+	if (!p)
+		return NULL;
+	bps.pt_allocs++;
+	bps.pt_live++;
+	*pa = vtlmem_pa(p);
+	return phys_to_virt(p);
+}
+
+static void plat_pt_free(void *ctx, void *va, vtlmem_paddr_t pa)
+{
+	(void)ctx;
+	if (va != phys_to_virt(vtlmem_pa_val(pa)))
+		panic("pt_free(%p, %lx): address mismatch", va, vtlmem_pa_val(pa));
+	if (!bps.pt_live)
+		panic("pt_free(%lx): more frees than allocations", vtlmem_pa_val(pa));
+	bps.pt_frees++;
+	bps.pt_live--;
+	page_free(vtlmem_pa_val(pa));
+}
+
+static void *plat_pt_phys_to_virt(void *ctx, vtlmem_paddr_t pa)
+{
+	uint64_t p = vtlmem_pa_val(pa);
+
+	(void)ctx;
+	if (p < pool_start || p >= HEAP_START || (p & (PAGE_SIZE - 1)))
+		panic("pt_phys_to_virt(%lx): not a page-table page", p);
+	return phys_to_virt(p);
+}
+
+static int plat_ownership(void *ctx, vtlmem_paddr_t pa, uint64_t len)
+{
+	uint64_t start = vtlmem_pa_val(pa), end;
+
+	(void)ctx;
+	bps.ownership_calls++;
+	if (!len || __builtin_add_overflow(start, len, &end))
+		return VTLMEM_OWNER_SECURE;
+	if (start >= VTL0_START && end <= VTL0_END)
+		return VTLMEM_OWNER_VTL0;
+	return VTLMEM_OWNER_SECURE;
+}
+
+static int plat_tlb_shootdown(void *ctx, uintptr_t va, uint64_t len)
+{
+	(void)ctx;
+	bps.shootdowns++;
+	bps.last_shootdown_va = va;
+	bps.last_shootdown_len = len;
+	if (bps.shootdown_fail_next) {
+		bps.shootdown_fail_next--;
+		return -VTLMEM_EIO;
+	}
+	return 0;       /* no other CPU holds a translation */
+}
+
+static unsigned plat_cpu_id(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static unsigned long plat_preempt_off(void *ctx)
+{
+	unsigned long flags = irq_save();
+
+	(void)ctx;
+	bps.preempt_depth++;
+	bps.preempt_offs++;
+	return flags;
+}
+
+static void plat_preempt_on(void *ctx, unsigned long cookie)
+{
+	(void)ctx;
+	if (!bps.preempt_depth)
+		panic("preempt_on without preempt_off");
+	bps.preempt_depth--;
+	irq_restore(cookie);
+}
+
+static void *plat_alloc(void *ctx, size_t size)
+{
+	void *p;
+
+	(void)ctx;
+	if (inject(&bps.heap_fail_after, &bps.heap_injected))
+		return NULL;
+	p = kmalloc(size);
+	if (!p)
+		return NULL;
+	memset(p, 0xa5, size);  /* the library must initialise what it uses */
+	bps.heap_allocs++;
+	bps.heap_live++;
+	bps.heap_live_bytes += size;
+	return p;
+}
+
+static void plat_free(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	if (!p)
+		return;
+	if (!bps.heap_live || bps.heap_live_bytes < size)
+		panic("free(%p, %zu): more freed than allocated", p, size);
+	memset(p, 0x5a, size);
+	bps.heap_frees++;
+	bps.heap_live--;
+	bps.heap_live_bytes -= size;
+	kfree(p, size);
+}
+
+/* Completed by platform_init() (pa_bits comes from CPUID). */
+struct vtlmem_platform boot_platform = {
+	.ctx = &bps,
+	.allow_page0 = false,
+	.pt_alloc = plat_pt_alloc,
+	.pt_free = plat_pt_free,
+	.pt_phys_to_virt = plat_pt_phys_to_virt,
+	.ownership = plat_ownership,
+	.tlb_local = NULL,
+	.tlb_shootdown = plat_tlb_shootdown,
+	.ncpus = 1,
+	.cpu_id = plat_cpu_id,
+	.preempt_off = plat_preempt_off,
+	.preempt_on = plat_preempt_on,
+	.alloc = plat_alloc,
+	.free = plat_free,
+};
+
+void platform_reset_injection(void)
+{
+	bps.pt_fail_after = -1;
+	bps.heap_fail_after = -1;
+	bps.shootdown_fail_next = 0;
+}
+
+void platform_init(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(0x80000008, &a, &b, &c, &d);
+	boot_platform.pa_bits = a & 0xff;
+	platform_reset_injection();
+}

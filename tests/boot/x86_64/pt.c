@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Software walk of the page tables the CPU is using (CR3), for the tests:
+ * what the MMU sees, not what the library believes it wrote.
+ */
+#include "kernel.h"
+
+static const uint64_t *table_at(uint64_t entry)
+{
+	return phys_to_virt(entry & PTE_ADDR);
+}
+
+void pt_walk(uintptr_t va, struct pt_walk *w)
+{
+	uint64_t e = read_cr3();
+	int l;
+
+	memset(w, 0, sizeof(*w));
+	w->level = -1;
+	for (l = 3; l >= 0; l--) {
+		const uint64_t *t = table_at(e);
+
+		w->table[3 - l] = e & PTE_ADDR;
+		e = t[(va >> (12 + 9 * l)) & 511];
+		w->entry[3 - l] = e;
+		if (!(e & PTE_P))
+			return;
+		if (l == 0 || (l <= 2 && (e & PTE_PS)))
+			break;
+	}
+	w->level = l;
+	w->leaf = e;
+	w->pa = (e & PTE_ADDR & ~((1UL << (12 + 9 * l)) - 1)) |
+		(va & ((1UL << (12 + 9 * l)) - 1));
+}
+
+unsigned pt_memtype(uint64_t pte)
+{
+	unsigned idx = ((pte & PTE_PAT) ? 4 : 0) | ((pte & PTE_PCD) ? 2 : 0) |
+		       ((pte & PTE_PWT) ? 1 : 0);
+
+	return (unsigned)(rdmsr(MSR_PAT) >> (8 * idx)) & 7;
+}
+
+static void snap_page(struct pt_snapshot *s, uint64_t pa)
+{
+	if (s->npages == SNAP_MAX_PAGES) {
+		s->overflow = true;
+		return;
+	}
+	s->pa[s->npages] = pa;
+	memcpy(s->data[s->npages], phys_to_virt(pa), PAGE_SIZE);
+	s->npages++;
+}
+
+/* Copy the table at pa (level l) and every table below it. */
+static void snap_tree(struct pt_snapshot *s, uint64_t pa, int l)
+{
+	const uint64_t *t = phys_to_virt(pa);
+	unsigned i;
+
+	snap_page(s, pa);
+	if (l == 0)
+		return;
+	for (i = 0; i < 512; i++)
+		if ((t[i] & PTE_P) && !(t[i] & PTE_PS))
+			snap_tree(s, t[i] & PTE_ADDR, l - 1);
+}
+
+void pt_snapshot(struct pt_snapshot *s, uintptr_t va, uint64_t size)
+{
+	uint64_t root = read_cr3() & PTE_ADDR;
+	const uint64_t *pml4 = phys_to_virt(root);
+	unsigned first = (va >> 39) & 511, last = ((va + size - 1) >> 39) & 511, i;
+
+	s->npages = 0;
+	s->overflow = false;
+	snap_page(s, root);
+	for (i = first; i <= last; i++)
+		if (pml4[i] & PTE_P)
+			snap_tree(s, pml4[i] & PTE_ADDR, 2);
+}
+
+bool pt_snapshot_equal(const struct pt_snapshot *a, const struct pt_snapshot *b)
+{
+	unsigned i;
+
+	if (a->overflow || b->overflow || a->npages != b->npages)
+		return false;
+	for (i = 0; i < a->npages; i++)
+		if (a->pa[i] != b->pa[i] || memcmp(a->data[i], b->data[i], PAGE_SIZE))
+			return false;
+	return true;
+}
