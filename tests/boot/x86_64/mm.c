@@ -2,10 +2,10 @@
 /*
  * Physical memory and the kernel's own page tables.
  *
- * mm_init() takes the RAM size from the multiboot info, programs PAT, sets
- * up the page pool (every page between the image and POOL_END: the "VTL1"
- * memory page tables and the heap come from), and replaces the boot tables
- * with the final ones:
+ * mm_init() takes the RAM size from the multiboot info, programs PAT as the
+ * library requires (include/vtlmem/x86_64.h), sets up the page pool (every
+ * page between the image and HEAP_START: the "VTL1" memory page tables come
+ * from) and replaces the boot tables with the final ones:
  *   - the kernel image at KERNEL_VMA in 4 KiB pages: text read-only and
  *     executable, rodata read-only NX, data/bss read-write NX, the page
  *     below the boot stack left unmapped (a stack overflow faults);
@@ -14,8 +14,9 @@
  * Kernel mappings are global (CR4.PGE on); the library's never are, so a
  * CR3 reload drops them and keeps the kernel's.
  */
+#include <vtlmem/x86_64.h>
+
 #include "kernel.h"
-#include "pat.h"
 
 extern char __image_start[], __text_end[], __rodata_end[], __bss_end[];
 extern char boot_stack_guard[];
@@ -165,7 +166,8 @@ void mm_init(uint64_t ram_bytes)
 	if (ram_top > (1UL << 30))
 		ram_top = 1UL << 30;    /* the boot tables only map 1 GiB */
 	check_cpu();
-	wrmsr(MSR_PAT, BOOT_PAT_VALUE);
+	/* the memory types the library's mappings rely on (vtlmem/x86_64.h) */
+	wrmsr(VTLMEM_X86_MSR_PAT, VTLMEM_X86_PAT_VALUE);
 	pool_init();
 	kernel_pml4 = page_alloc();
 	map_image();
