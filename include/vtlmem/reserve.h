@@ -34,45 +34,103 @@ struct vtlmem_conflict {
 	enum vtlmem_rmode mode;
 };
 
-struct vtlmem_rtable_node;
-struct vtlmem_rtable_handle;
+/* Most ranges one vtlmem_reserve() call accepts (bounds the lock hold time). */
+#define VTLMEM_RESV_MAX_RANGES 65536u
+
+/*
+ * Free bookkeeping objects the table keeps for reuse, so that steady-state
+ * reserve/release makes no platform allocation; more are given back.
+ */
+#define VTLMEM_RTABLE_CACHE 64u
+
+struct vtlmem_rtree_node;
 
 /* The table. Treat as opaque; embed it wherever the kernel likes. */
 struct vtlmem_rtable {
 	const struct vtlmem_platform *plat;
 	struct vtlmem_lock lock;
-	struct vtlmem_rtable_node *root;     /* intervals, ordered by start */
-	struct vtlmem_rtable_handle *hroot;  /* live handles, ordered by id */
-	uint64_t next_id;
-	uint64_t nodes;                      /* interval nodes in the tree  */
-	uint64_t handles;                    /* live handles                */
+	struct vtlmem_rtree_node *iroot;     /* intervals, by (start, end, mode) */
+	struct vtlmem_rtree_node *hroot;     /* live handles, by id              */
+	void *cache;                         /* free objects, singly linked      */
+	uint32_t ncache;
+	uint64_t next_id;                    /* never reused; 0 = ids exhausted  */
+	uint64_t nodes;                      /* interval nodes in the tree       */
+	uint64_t handles;                    /* live handles                     */
+	uint64_t objects;                    /* objects held from plat->alloc    */
+	uint64_t reserves, releases, conflicts;
+};
+
+/* Counters of vtlmem_rtable_stats(). */
+struct vtlmem_rtable_stats {
+	uint64_t intervals;   /* interval nodes now (shared ones counted once)  */
+	uint64_t handles;     /* live handles now                               */
+	uint64_t cached;      /* free objects kept for reuse now                */
+	uint64_t objects;     /* objects now held from the platform allocator   */
+	uint64_t reserves;    /* successful vtlmem_reserve() calls, ever        */
+	uint64_t releases;    /* successful vtlmem_release() calls, ever        */
+	uint64_t conflicts;   /* vtlmem_reserve() calls that returned -EBUSY    */
 };
 
 /*
  * Initialise an empty table using platform p (its alloc/free, ownership,
- * lock ops and pa_bits). Returns 0, or -VTLMEM_EINVAL if t or p is NULL,
- * -VTLMEM_ENOSYS if p has no alloc/free.
+ * lock ops and pa_bits); p must outlive the table. Allocates nothing.
+ * Returns 0, or -VTLMEM_EINVAL if t or p is NULL, -VTLMEM_ENOSYS if p has no
+ * alloc or no free op. Not thread-safe against other calls on t.
  */
 int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p);
 
 /*
- * Reserve the n ranges atomically in mode: all of them or none. Every range
- * is validated first (len 0 -> -EINVAL, wrap -> -EOVERFLOW, beyond pa_bits
- * -> -ERANGE, page 0 unless allowed / secure-kernel owned / no ownership op
- * -> -EPERM); ranges of one request overlapping each other -> -EINVAL;
- * n == 0 or a NULL pointer -> -EINVAL. A conflict with a live reservation
- * returns -VTLMEM_EBUSY and, if conflict is not NULL, the conflicting
- * reservation's range and mode. Allocation failure -> -VTLMEM_ENOMEM. On any
- * error nothing is recorded and *out is unchanged. On success *out is the
- * new handle. O(n log N) for N live reservations. Takes the table lock.
+ * Tear down an empty table: give every cached object back to the platform.
+ * Returns 0, or -VTLMEM_EBUSY (nothing changes) while any handle is live.
+ * After 0, t may only be passed to vtlmem_rtable_init() again. The caller
+ * guarantees no other call on t runs concurrently.
+ */
+int vtlmem_rtable_fini(struct vtlmem_rtable *t);
+
+/*
+ * Reserve the n ranges atomically in mode: all of them or none.
+ *
+ * Errors, checked in this order (the first one found is returned):
+ *   -VTLMEM_EINVAL    t, ranges or out NULL; n == 0 or n >
+ *                     VTLMEM_RESV_MAX_RANGES; mode not a vtlmem_rmode
+ *   per range, in array order (vtlmem_check_range order):
+ *   -VTLMEM_EINVAL    len == 0
+ *   -VTLMEM_EOVERFLOW pa + len wraps past 2^64
+ *   -VTLMEM_ERANGE    pa + len > 2^pa_bits (ending exactly there is fine)
+ *   -VTLMEM_EPERM     touches page 0 and !allow_page0; no ownership op; or
+ *                     the ownership op does not answer VTLMEM_OWNER_VTL0
+ *   then:
+ *   -VTLMEM_ENOMEM    a bookkeeping allocation failed
+ *   -VTLMEM_EINVAL    two ranges of the request overlap (adjacent is fine)
+ *   -VTLMEM_ENOSPC    the 2^64 - 1 handle ids are used up
+ *   -VTLMEM_EBUSY     a range overlaps a live reservation it conflicts with:
+ *                     exclusive conflicts with any overlapping reservation,
+ *                     shared with any overlapping exclusive one. If conflict
+ *                     is not NULL it receives the conflicting reservation's
+ *                     range and mode: of the request's lowest-addressed
+ *                     range that conflicts, the live interval with the lowest
+ *                     (start, end) among those it conflicts with.
+ * On any error nothing is recorded and *out is unchanged (*conflict only
+ * written with -EBUSY). On success returns 0 and *out is the new handle, a
+ * never-before-issued id. Adjacent reservations never conflict; shared
+ * reservations of the identical range share one interval (counted).
+ *
+ * Never waits. The ownership op is called once per range before the table
+ * lock is taken (no platform op runs under the table lock), so ranges is
+ * read more than once: it must be the caller's memory and not change during
+ * the call. Platform alloc is called (without the lock) only when the cache
+ * of free objects runs short: a request of k ranges needs at most
+ * k + 1 + (k + 5) / 9 objects. O(k log k + k log N) for N live intervals.
  */
 int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
 		   enum vtlmem_rmode mode, vtlmem_resv_t *out, struct vtlmem_conflict *conflict);
 
 /*
  * Release a handle returned by vtlmem_reserve(). Returns 0, or
- * -VTLMEM_ENOENT if h is not live (never issued, or already released); then
- * nothing changes. O(k log N) for a handle of k ranges. Takes the table lock.
+ * -VTLMEM_EINVAL if t is NULL, -VTLMEM_ENOENT if h is not live (id 0, never
+ * issued, or already released); then nothing changes. Never fails for a
+ * live handle. May give objects beyond the cache bound back to the platform
+ * (after dropping the lock). O(k log N) for a handle of k ranges.
  */
 int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h);
 
@@ -80,31 +138,56 @@ int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h);
  * Is [pa, pa + len) reserved such that an access in mode is covered?
  *   mode EXCLUSIVE: every byte lies in some exclusive reservation.
  *   mode SHARED:    every byte lies in some reservation (either mode).
- * Returns true/false; false for len 0 or a wrapping range. Takes the lock.
+ * The bytes may be covered by several adjacent or overlapping reservations.
+ * Returns false for t NULL, len 0, a wrapping range or an invalid mode.
+ * Takes the table lock; O(p log N) where p is the number of intervals
+ * needed to cover the range.
  */
 bool vtlmem_is_reserved(struct vtlmem_rtable *t, vtlmem_paddr_t pa, uint64_t len,
 			enum vtlmem_rmode mode);
 
 /*
- * Does live handle h cover every byte of [pa, pa + len)? Used by the vmap
- * manager to map pages under a reservation the caller already holds.
- * Returns false if h is not live. Takes the lock.
+ * Does live handle h cover every byte of [pa, pa + len) with its own
+ * ranges (adjacent ranges of the handle join)? Used by the vmap manager to
+ * map pages under a reservation the caller already holds. Returns false if
+ * t is NULL, h is not live, len is 0 or the range wraps. Takes the table
+ * lock; O(log N + k) for a handle of k ranges.
  */
 bool vtlmem_resv_covers(struct vtlmem_rtable *t, vtlmem_resv_t h, vtlmem_paddr_t pa,
 			uint64_t len);
 
 /*
- * Call fn once per reserved interval in address order (shared intervals once,
- * with their reader count), under the table lock: fn must not call back into
- * the table. Returns the number of intervals visited.
+ * The mode of live handle h (all its ranges share it) in *mode. Returns 0,
+ * -VTLMEM_EINVAL for NULL arguments, -VTLMEM_ENOENT if h is not live.
+ * Takes the table lock; O(log N).
+ */
+int vtlmem_resv_mode(struct vtlmem_rtable *t, vtlmem_resv_t h, enum vtlmem_rmode *mode);
+
+/*
+ * Call fn once per reserved interval in address order (by start, then end;
+ * an exclusive and a shared interval never overlap), shared intervals once
+ * with their reader count (exclusive: 1; saturates at UINT32_MAX), under the
+ * table lock: fn must not call into the table. Returns the number of
+ * intervals visited; 0 if t or fn is NULL.
  */
 size_t vtlmem_rtable_iterate(struct vtlmem_rtable *t,
 			     void (*fn)(void *arg, vtlmem_paddr_t pa, uint64_t len,
 					enum vtlmem_rmode mode, uint32_t readers),
 			     void *arg);
 
-/* Print the table through puts (one line per interval, then a summary). */
+/*
+ * Print the table through puts, one line per interval in address order,
+ *   "resv [0x1000, 0x3000) len 0x2000 excl"
+ *   "resv [0x5000, 0x6000) len 0x1000 shared readers 3"
+ * then a summary line
+ *   "rtable: 2 intervals, 4 handles, 3 cached, 9 objects"
+ * Lines carry no newline. puts runs under the table lock and must not call
+ * into the table. Does nothing if t or puts is NULL.
+ */
 void vtlmem_rtable_dump(struct vtlmem_rtable *t, void (*puts)(void *arg, const char *line),
 			void *arg);
+
+/* Snapshot of the table's counters into *st (under the lock); no-op on NULL. */
+void vtlmem_rtable_stats(struct vtlmem_rtable *t, struct vtlmem_rtable_stats *st);
 
 #endif /* VTLMEM_RESERVE_H */
