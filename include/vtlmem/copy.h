@@ -58,9 +58,12 @@ uintptr_t vtlmem_fixup(uintptr_t ip);
 
 /*
  * Verify the exception table: every entry has start < end, entries are
- * sorted by start and do not overlap, and every fixup lies outside its own
- * range. Returns 0 or -VTLMEM_EINVAL. Call once at boot, before the first
- * fault can happen; the lookup is only correct on a verified table.
+ * sorted by start and do not overlap, every fixup lies outside its own
+ * range, and the library's own entries are present (an empty table means
+ * the kernel's linker script dropped the section: see
+ * linker/vtlmem-extable.ld). Returns 0 or -VTLMEM_EINVAL. Call once at boot,
+ * before the first fault can happen; the lookup is only correct on a
+ * verified table. Context: any; read-only.
  */
 int vtlmem_extable_check(void);
 
