@@ -32,11 +32,13 @@ size_t vtlmem_fill(void *dst, int c, size_t n);
 
 /*
  * Single-copy-atomic loads and stores: one instruction each, so a value VTL0
- * changes concurrently is read or written whole (when naturally aligned;
- * unaligned accesses within a page still never tear on x86_64 WB memory
- * except across a cache line). Return 0, or -VTLMEM_EFAULT if the access
- * faulted; a faulting load leaves *out untouched, a faulting store writes
- * nothing.
+ * changes concurrently is read or written whole, when the field is
+ * naturally aligned (on WB memory). An unaligned field may tear: x86_64
+ * guarantees atomicity for it only inside one aligned quadword (AMD; Intel:
+ * inside one cache line), never across a cache line.
+ * Unaligned is still allowed, and still one access that faults or not as a
+ * whole. Return 0, or -VTLMEM_EFAULT if the access faulted; a faulting load
+ * leaves *out untouched, a faulting store writes nothing. Context: any.
  */
 int vtlmem_load8(const void *src, uint8_t *out);
 int vtlmem_load16(const void *src, uint16_t *out);
