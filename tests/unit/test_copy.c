@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for vtlmem_copy() and vtlmem_fill() (arch/x86_64/copy.S): the exact
+ * residual contract under real page faults. A case is (n, k, side, mis):
+ * copy n bytes where byte k is the first one that faults (k == n: the
+ * faulting page starts right after the last byte), the fault on the source
+ * side (inaccessible page) or the destination side (read-only page, so the
+ * untouched bytes can be read back), and mis the misalignment (0..15) of the
+ * OTHER side's buffer. The faulting side's start is P - k for a page
+ * boundary P, so its misalignment is (-k) mod 16: it runs through all 16
+ * values as k does. Every case checks:
+ *   - the return value is exactly n - k;
+ *   - dst[0, k) equals src[0, k) (the source bytes are < 0x80, different
+ *     from every canary, and vary byte to byte, so shifts are caught);
+ *   - dst[k, n) and 64 bytes after it still hold their canary (the read-only
+ *     guard's GUARD_FILL, or CANARY in an ordinary buffer), and so do the 64
+ *     bytes before dst;
+ *   - a fixup was taken iff k < n.
+ *
+ * Coverage (MAXLEN = 3 pages = 12288; SMALL_MAX = 512 is the register-move
+ * limit of copy.S, above it rep movsb/stosb):
+ *   T1  every n in 0..576 x every k in 0..n, both sides, mis cycling with
+ *       (7n + k) mod 16: all register-move paths, every block/overlap
+ *       position, the switch to rep movsb, every faulting-side alignment.
+ *   T2  every n in 577..MAXLEN x k in {0, 1, n/2, n-1, n} plus one
+ *       pseudo-random k, both sides.
+ *   T3  every n within 16 of a page multiple (4096, 8192, 12288) and
+ *       577..600 x every k within 64 of 0, of n, and of every page multiple
+ *       below n, both sides.
+ *   T4  every (faulting-side, other-side) misalignment pair, 16 x 16, for
+ *       19 lengths from 1 to MAXLEN (16 consecutive k around n/2), both sides.
+ *   T5  50000 fixed-seed random (n, k, side, mis).
+ *   Plus no-fault copies of every n in 0..MAXLEN at every destination
+ *   misalignment (source misalignment varying with it), all 256 pairs for
+ *   n <= 300, both sides faulting at once, and n == 0 touching nothing.
+ * Fill: the same tiers with the destination side only (T1 to T3, random),
+ * no-fault fills at every n and misalignment, and c truncated to a byte.
+ *
+ * The full matrix "every n in 0..MAXLEN x every k in 0..n" (75.5 million
+ * pairs, both copy sides and fill, mis 0) takes two real faults per case
+ * (~5 us here), about 20 minutes: it runs only with VTLMEM_TEST_EXHAUSTIVE=1
+ * in the environment (test copy_and_fill_every_length_every_offset).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <vtlmem/copy.h>
+#include "fault.h"
+
+#define PG        4096u
+#define MAXLEN    (3 * PG)
+#define MARGIN    64u
+#define CANARY    0xc3
+#define FILLC     0x5a
+#define T1_MAX    576u
+
+enum side { FAULT_SRC, FAULT_DST };
+
+static struct {
+	uint8_t *fsrc_end;     /* first byte of an inaccessible guard */
+	uint8_t *fdst_end;     /* first byte of a read-only guard (GUARD_FILL) */
+	uint8_t *fsrc, *fdst;  /* MAXLEN + MARGIN bytes before those */
+	uint8_t *psrc, *pdst;  /* plain buffers, MAXLEN + 2 * MARGIN + 16 */
+	uint8_t *canary_ref;   /* MAXLEN + 2 * MARGIN bytes of CANARY */
+	uint8_t *guard_ref;    /* GUARD_PAGES pages of GUARD_FILL */
+	unsigned long cases, failures;
+} B;
+
+#define PLAIN_LEN (MAXLEN + 2 * MARGIN + 16)
+#define GUARD_LEN ((size_t)GUARD_PAGES * PG)
+
+/* Source pattern: varies byte to byte, always < 0x80. */
+static uint8_t pattern(size_t i)
+{
+	uint32_t x = (uint32_t)i * 2654435761u;
+
+	return (uint8_t)((x >> 17) & 0x7f);
+}
+
+static int setup(void **state)
+{
+	size_t i;
+
+	(void)state;
+	if (guard_page_size() != PG)
+		return -1;
+	B.fsrc = guard_alloc(MAXLEN + MARGIN, GUARD_AFTER);
+	B.fdst = guard_alloc(MAXLEN + MARGIN, GUARD_AFTER | GUARD_RO);
+	B.fsrc_end = B.fsrc + MAXLEN + MARGIN;
+	B.fdst_end = B.fdst + MAXLEN + MARGIN;
+	B.psrc = guard_alloc(PLAIN_LEN, 0);
+	B.pdst = guard_alloc(PLAIN_LEN, 0);
+	B.canary_ref = malloc(PLAIN_LEN);
+	B.guard_ref = malloc(GUARD_LEN);
+	if (!B.canary_ref || !B.guard_ref)
+		return -1;
+	for (i = 0; i < MAXLEN + MARGIN; i++)
+		B.fsrc[i] = pattern(i);
+	for (i = 0; i < PLAIN_LEN; i++)
+		B.psrc[i] = pattern(i + 12345);
+	memset(B.fdst, CANARY, MAXLEN + MARGIN);
+	memset(B.pdst, CANARY, PLAIN_LEN);
+	memset(B.canary_ref, CANARY, PLAIN_LEN);
+	memset(B.guard_ref, GUARD_FILL, GUARD_LEN);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	guard_free(B.fsrc);
+	guard_free(B.fdst);
+	guard_free(B.psrc);
+	guard_free(B.pdst);
+	free(B.canary_ref);
+	free(B.guard_ref);
+	return 0;
+}
+
+static void begin(void)
+{
+	fault_install();
+	B.cases = 0;
+	B.failures = 0;
+}
+
+/* Record a failed case (the first few are printed with their parameters). */
+static void failed(const char *op, size_t n, size_t k, enum side side,
+		   unsigned mis, const char *what)
+{
+	if (B.failures++ < 10)
+		print_error("%s n=%zu k=%zu side=%s mis=%u: %s\n", op, n, k,
+			    side == FAULT_SRC ? "src" : "dst", mis, what);
+}
+
+/* Finish a test: no failures, and exactly the expected number of cases. */
+static void end(unsigned long expected_cases)
+{
+	if (B.failures)
+		fail_msg("%lu of %lu cases failed", B.failures, B.cases);
+	assert_int_equal(B.cases, expected_cases);
+}
+
+static int same(const uint8_t *p, const uint8_t *ref, size_t len)
+{
+	return memcmp(p, ref, len) == 0;
+}
+
+/*
+ * Bytes at and after the first faulting destination byte: in the read-only
+ * guard (checked up to its end) or in the plain buffer (up to n + MARGIN).
+ */
+static int suffix_untouched(const uint8_t *dst, size_t n, size_t k, enum side side)
+{
+	size_t len = n - k + MARGIN;
+
+	if (side == FAULT_DST)
+		return same(dst + k, B.guard_ref, len < GUARD_LEN ? len : GUARD_LEN);
+	return same(dst + k, B.canary_ref, len);
+}
+
+static void copy_case(size_t n, size_t k, enum side side, unsigned mis)
+{
+	const uint8_t *src;
+	uint8_t *dst;
+	unsigned long fixups = fault_fixups();
+	size_t r;
+
+	if (side == FAULT_SRC) {
+		src = B.fsrc_end - k;
+		dst = B.pdst + MARGIN + mis;
+	} else {
+		src = B.psrc + MARGIN + mis;
+		dst = B.fdst_end - k;
+	}
+	B.cases++;
+	r = vtlmem_copy(dst, src, n);
+	if (r != n - k)
+		failed("copy", n, k, side, mis, "wrong residual");
+	else if (!same(dst, src, k))
+		failed("copy", n, k, side, mis, "copied prefix differs");
+	else if (!suffix_untouched(dst, n, k, side))
+		failed("copy", n, k, side, mis, "bytes from k on were written");
+	else if (!same(dst - MARGIN, B.canary_ref, MARGIN))
+		failed("copy", n, k, side, mis, "bytes before dst were written");
+	else if ((fault_fixups() != fixups) != (k < n))
+		failed("copy", n, k, side, mis, "fixup taken iff k < n violated");
+	if (side == FAULT_SRC)
+		memset(dst - MARGIN, CANARY, n + 2 * MARGIN);
+	else
+		memset(dst - MARGIN, CANARY, k + MARGIN);
+}
+
+/* Fill: the destination side faults (read-only guard); mis is unused. */
+static void fill_case(size_t n, size_t k)
+{
+	uint8_t *dst = B.fdst_end - k;
+	unsigned long fixups = fault_fixups();
+	size_t r, i;
+
+	B.cases++;
+	r = vtlmem_fill(dst, FILLC, n);
+	for (i = 0; i < k && dst[i] == FILLC; i++)
+		;
+	if (r != n - k)
+		failed("fill", n, k, FAULT_DST, 0, "wrong residual");
+	else if (i != k)
+		failed("fill", n, k, FAULT_DST, 0, "filled prefix differs");
+	else if (!suffix_untouched(dst, n, k, FAULT_DST))
+		failed("fill", n, k, FAULT_DST, 0, "bytes from k on were written");
+	else if (!same(dst - MARGIN, B.canary_ref, MARGIN))
+		failed("fill", n, k, FAULT_DST, 0, "bytes before dst were written");
+	else if ((fault_fixups() != fixups) != (k < n))
+		failed("fill", n, k, FAULT_DST, 0, "fixup taken iff k < n violated");
+	memset(dst - MARGIN, CANARY, k + MARGIN);
+}
+
+/* Run one (n, k) for copy (both sides) or fill; returns cases run. */
+static unsigned long one(int is_fill, size_t n, size_t k, unsigned mis)
+{
+	if (is_fill) {
+		fill_case(n, k);
+		return 1;
+	}
+	copy_case(n, k, FAULT_SRC, mis);
+	copy_case(n, k, FAULT_DST, mis);
+	return 2;
+}
+
+/* Fixed-seed generator (xorshift64). */
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* ---- tiers, shared by copy and fill ---- */
+
+static unsigned long tier1(int is_fill)
+{
+	unsigned long c = 0;
+	size_t n, k;
+
+	for (n = 0; n <= T1_MAX; n++)
+		for (k = 0; k <= n; k++)
+			c += one(is_fill, n, k, (unsigned)(7 * n + k) & 15);
+	return c;
+}
+
+static unsigned long tier2(int is_fill)
+{
+	unsigned long c = 0;
+	size_t n, i;
+
+	rng_state = 0x9e3779b97f4a7c15ull;
+	for (n = T1_MAX + 1; n <= MAXLEN; n++) {
+		const size_t ks[] = { 0, 1, n / 2, n - 1, n,
+				      (size_t)(rng() % (n + 1)) };
+
+		for (i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
+			c += one(is_fill, n, ks[i], (unsigned)(n + i) & 15);
+	}
+	return c;
+}
+
+/* k within 64 of 0, of n, or of a page multiple below n. */
+static int near_boundary(size_t n, size_t k)
+{
+	size_t m = (k + 64) % PG;
+
+	return k <= 64 || n - k <= 64 || (k >= 64 && m <= 128);
+}
+
+static int boundary_length(size_t n)
+{
+	size_t m = (n + 16) % PG;
+
+	return (n > T1_MAX && n <= 600) || (n >= PG - 16 && m <= 32);
+}
+
+/* (n, k) pairs T3 selects, counted independently (by a Python one-liner). */
+#define T3_PAIRS 22825ul
+
+static unsigned long tier3(int is_fill)
+{
+	unsigned long c = 0;
+	size_t n, k;
+
+	for (n = T1_MAX + 1; n <= MAXLEN; n++) {
+		if (!boundary_length(n))
+			continue;
+		for (k = 0; k <= n; k++)
+			if (near_boundary(n, k))
+				c += one(is_fill, n, k, (unsigned)(n + 3 * k) & 15);
+	}
+	return c;
+}
+
+static unsigned long tier5(int is_fill, unsigned long count)
+{
+	unsigned long c = 0, i;
+
+	rng_state = 0x2545f4914f6cdd1dull;
+	for (i = 0; i < count; i++) {
+		size_t n = (size_t)(rng() % (MAXLEN + 1));
+		size_t k = (size_t)(rng() % (n + 1));
+		unsigned mis = (unsigned)(rng() & 15);
+
+		if (is_fill) {
+			fill_case(n, k);
+		} else {
+			copy_case(n, k, (rng() & 1) ? FAULT_SRC : FAULT_DST, mis);
+		}
+		c++;
+	}
+	return c;
+}
+
+/* ---- copy ---- */
+
+static void copy_of_zero_bytes_touches_nothing(void **state)
+{
+	uint8_t *g = guard_alloc(0, GUARD_AFTER);     /* g: inaccessible */
+	unsigned long fixups;
+
+	(void)state;
+	fault_install();
+	fixups = fault_fixups();
+	assert_int_equal(vtlmem_copy(g, g + 100, 0), 0);
+	assert_int_equal(vtlmem_copy(NULL, NULL, 0), 0);
+	assert_int_equal(vtlmem_fill(g, 0x11, 0), 0);
+	assert_int_equal(vtlmem_fill(NULL, 0, 0), 0);
+	assert_int_equal(fault_fixups(), fixups);
+	guard_free(g);
+}
+
+/*
+ * No faults: every n in 0..MAXLEN at every destination misalignment (the
+ * source misalignment varies with it), and all 256 misalignment pairs for
+ * n <= 300. dst must equal src and the margins keep their canary.
+ */
+static void nofault_copy(size_t n, unsigned smis, unsigned dmis)
+{
+	const uint8_t *src = B.psrc + MARGIN + smis;
+	uint8_t *dst = B.pdst + MARGIN + dmis;
+	size_t r;
+
+	B.cases++;
+	r = vtlmem_copy(dst, src, n);
+	if (r != 0)
+		failed("copy", n, n, FAULT_SRC, dmis, "no fault, nonzero residual");
+	else if (!same(dst, src, n))
+		failed("copy", n, n, FAULT_SRC, dmis, "no fault, copy differs");
+	else if (!same(dst - MARGIN, B.canary_ref, MARGIN) ||
+		 !same(dst + n, B.canary_ref, MARGIN))
+		failed("copy", n, n, FAULT_SRC, dmis, "no fault, wrote outside");
+	memset(dst - MARGIN, CANARY, n + 2 * MARGIN);
+}
+
+static void copy_without_fault_all_lengths_and_alignments(void **state)
+{
+	unsigned long fixups;
+	size_t n;
+	unsigned s, d;
+
+	(void)state;
+	begin();
+	fixups = fault_fixups();
+	for (n = 0; n <= MAXLEN; n++)
+		for (d = 0; d < 16; d++)
+			nofault_copy(n, (unsigned)(n + 5 * d) & 15, d);
+	for (n = 0; n <= 300; n++)
+		for (s = 0; s < 16; s++)
+			for (d = 0; d < 16; d++)
+				nofault_copy(n, s, d);
+	assert_int_equal(fault_fixups(), fixups);
+	end((MAXLEN + 1) * 16ul + 301 * 256ul);
+}
+
+static void copy_t1_every_fault_offset_up_to_576_bytes(void **state)
+{
+	(void)state;
+	begin();
+	end(tier1(0));
+	assert_int_equal(B.cases, (T1_MAX + 1) * (T1_MAX + 2ul));   /* 2 sides */
+}
+
+static void copy_t2_chosen_fault_offsets_every_length(void **state)
+{
+	(void)state;
+	begin();
+	end(tier2(0));
+	assert_int_equal(B.cases, 12ul * (MAXLEN - T1_MAX));
+}
+
+static void copy_t3_fault_offsets_near_boundaries_at_boundary_lengths(void **state)
+{
+	(void)state;
+	begin();
+	end(tier3(0));
+	assert_int_equal(B.cases, 2 * T3_PAIRS);
+}
+
+/*
+ * T4: all 16 x 16 misalignment pairs. The faulting side's misalignment is
+ * (-k) mod 16, so 16 consecutive k times 16 values of mis cover every pair.
+ */
+static void copy_t4_every_misalignment_pair(void **state)
+{
+	static const size_t lens[] = { 1, 2, 7, 8, 15, 16, 31, 33, 63, 64, 65,
+				       100, 511, 512, 513, 1000, 4096, 4097, MAXLEN };
+	unsigned long c = 0;
+	size_t i, k, k0;
+	unsigned mis;
+
+	(void)state;
+	begin();
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n = lens[i];
+
+		k0 = n / 2 > 8 ? n / 2 - 8 : 0;
+		for (k = k0; k < k0 + 16 && k <= n; k++)
+			for (mis = 0; mis < 16; mis++)
+				c += one(0, n, k, mis);
+	}
+	end(c);
+	assert_true(B.cases > 8000);
+}
+
+static void copy_t5_random_cases(void **state)
+{
+	(void)state;
+	begin();
+	end(tier5(0, 50000));
+}
+
+/* Both sides fault: the residual counts from the earlier fault. */
+static void copy_with_both_sides_faulting_stops_at_first_fault(void **state)
+{
+	static const size_t lens[] = { 10, 100, 600, 5000 };
+	unsigned long fixups;
+	size_t i, ks, kd;
+
+	(void)state;
+	fault_install();
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n = lens[i];
+
+		for (ks = 0; ks < n; ks += n / 5 + 1) {
+			for (kd = 0; kd < n; kd += n / 7 + 1) {
+				const uint8_t *src = B.fsrc_end - ks;
+				uint8_t *dst = B.fdst_end - kd;
+				size_t first = ks < kd ? ks : kd;
+
+				fixups = fault_fixups();
+				assert_int_equal(vtlmem_copy(dst, src, n), n - first);
+				assert_memory_equal(dst, src, first);
+				assert_memory_equal(B.fdst_end, B.guard_ref, 64);
+				if (kd > first)
+					assert_memory_equal(dst + first, B.canary_ref,
+							    kd - first);
+				assert_true(fault_fixups() > fixups);
+				memset(dst, CANARY, kd);
+			}
+		}
+	}
+}
+
+/* ---- fill ---- */
+
+static void nofault_fill(size_t n, unsigned mis, int c)
+{
+	uint8_t *dst = B.pdst + MARGIN + mis;
+	size_t r, i;
+
+	B.cases++;
+	r = vtlmem_fill(dst, c, n);
+	for (i = 0; i < n && dst[i] == (uint8_t)c; i++)
+		;
+	if (r != 0)
+		failed("fill", n, n, FAULT_DST, mis, "no fault, nonzero residual");
+	else if (i != n)
+		failed("fill", n, n, FAULT_DST, mis, "no fault, wrong bytes");
+	else if (!same(dst - MARGIN, B.canary_ref, MARGIN) ||
+		 !same(dst + n, B.canary_ref, MARGIN))
+		failed("fill", n, n, FAULT_DST, mis, "no fault, wrote outside");
+	memset(dst - MARGIN, CANARY, n + 2 * MARGIN);
+}
+
+static void fill_without_fault_all_lengths_and_alignments(void **state)
+{
+	unsigned long fixups;
+	size_t n;
+	unsigned d;
+
+	(void)state;
+	begin();
+	fixups = fault_fixups();
+	for (n = 0; n <= MAXLEN; n++)
+		for (d = 0; d < 16; d++)
+			nofault_fill(n, d, (int)((n * 16 + d) % 255) + 1);
+	assert_int_equal(fault_fixups(), fixups);
+	end((MAXLEN + 1) * 16ul);
+}
+
+static void fill_uses_the_low_byte_of_c(void **state)
+{
+	static const int cs[] = { 0, 0xff, 0x1ff, -1, 0x100, -256, 0x12345678 };
+	static const size_t lens[] = { 1, 3, 7, 16, 64, 65, 512, 513, 4096 };
+	size_t i, j;
+
+	(void)state;
+	begin();
+	for (i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
+		for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++)
+			nofault_fill(lens[j], (unsigned)j & 15, cs[i]);
+	end(7 * 9);
+}
+
+static void fill_t1_every_fault_offset_up_to_576_bytes(void **state)
+{
+	(void)state;
+	begin();
+	end(tier1(1));
+	assert_int_equal(B.cases, (T1_MAX + 1) * (T1_MAX + 2ul) / 2);
+}
+
+static void fill_t2_chosen_fault_offsets_every_length(void **state)
+{
+	(void)state;
+	begin();
+	end(tier2(1));
+	assert_int_equal(B.cases, 6ul * (MAXLEN - T1_MAX));
+}
+
+static void fill_t3_fault_offsets_near_boundaries_at_boundary_lengths(void **state)
+{
+	(void)state;
+	begin();
+	end(tier3(1));
+	assert_int_equal(B.cases, T3_PAIRS);
+}
+
+static void fill_t5_random_cases(void **state)
+{
+	(void)state;
+	begin();
+	end(tier5(1, 25000));
+}
+
+/* ---- opt-in: the full matrix ---- */
+
+static void copy_and_fill_every_length_every_offset(void **state)
+{
+	unsigned long c = 0;
+	size_t n, k;
+
+	(void)state;
+	begin();
+	for (n = 0; n <= MAXLEN; n++) {
+		for (k = 0; k <= n; k++) {
+			c += one(0, n, k, 0);
+			c += one(1, n, k, 0);
+		}
+	}
+	end(c);
+	assert_int_equal(B.cases, 3ul * (MAXLEN + 1) * (MAXLEN + 2) / 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(copy_of_zero_bytes_touches_nothing),
+		cmocka_unit_test(copy_without_fault_all_lengths_and_alignments),
+		cmocka_unit_test(copy_t1_every_fault_offset_up_to_576_bytes),
+		cmocka_unit_test(copy_t2_chosen_fault_offsets_every_length),
+		cmocka_unit_test(copy_t3_fault_offsets_near_boundaries_at_boundary_lengths),
+		cmocka_unit_test(copy_t4_every_misalignment_pair),
+		cmocka_unit_test(copy_t5_random_cases),
+		cmocka_unit_test(copy_with_both_sides_faulting_stops_at_first_fault),
+		cmocka_unit_test(fill_without_fault_all_lengths_and_alignments),
+		cmocka_unit_test(fill_uses_the_low_byte_of_c),
+		cmocka_unit_test(fill_t1_every_fault_offset_up_to_576_bytes),
+		cmocka_unit_test(fill_t2_chosen_fault_offsets_every_length),
+		cmocka_unit_test(fill_t3_fault_offsets_near_boundaries_at_boundary_lengths),
+		cmocka_unit_test(fill_t5_random_cases),
+	};
+	const struct CMUnitTest full[] = {
+		cmocka_unit_test(copy_and_fill_every_length_every_offset),
+	};
+	const char *ex = getenv("VTLMEM_TEST_EXHAUSTIVE");
+
+	if (ex && strcmp(ex, "1") == 0)
+		return cmocka_run_group_tests(full, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
