@@ -145,10 +145,14 @@ unit-build: $(LIB) $(UNIT_BINS)
 -include tests/boot/$(ARCH)/boot.mk
 BOOT_SUITES ?=
 
+# Build-level checks of the freestanding library, with both compilers.
+BUILD_SUITES := "tests/build/check-lib gcc $(O)/check-lib-gcc" \
+                "tests/build/check-lib clang $(O)/check-lib-clang"
+
 # Every suite prints its own results; tests/run-suites prints the total.
 check: deps
 	$(Q)$(MAKE) --no-print-directory unit-build $(BOOT_BUILD)
-	$(Q)tests/run-suites $(foreach b,$(UNIT_BINS),"$(b)") $(BOOT_SUITES)
+	$(Q)tests/run-suites $(BUILD_SUITES) $(foreach b,$(UNIT_BINS),"$(b)") $(BOOT_SUITES)
 
 bench: deps $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
