@@ -17,8 +17,24 @@
  * outside the library must not dereference them (DESIGN.md rule 2); use
  * physptr.h / vtl0.h instead.
  *
- * Lock order: vmap lock -> reservation-table lock. The shootdown op is
- * called with no lock held.
+ * Lock order: vmap lock -> reservation-table lock. The shootdown and the
+ * protect/unprotect ops are called with no lock held; pt_alloc/pt_free and
+ * alloc/free with the vmap lock held.
+ *
+ * Page tables: the library owns every top-level (x86_64: PML4, 512 GiB)
+ * slot the window touches; the kernel maps nothing else there. Upper-level
+ * tables for the whole window exist from create on; leaf tables are added
+ * on demand and kept until destroy (an emptied one is never freed, so no
+ * table page is reused while a paging-structure cache may still hold it).
+ * x86_64 requirements (PAT layout, EFER.NXE): see vtlmem/x86_64.h.
+ *
+ * TLB: a mapping's VA is only reused after a remote shootdown covering it
+ * succeeded. Unmap puts it in a quarantine; a purge takes the whole
+ * quarantine, calls the shootdown op ONCE for the span [lowest VA, highest
+ * mapped end) of that batch (the platform picks per-page or full flushes),
+ * then frees the VA and releases the reservations. Purges run when the
+ * quarantine reaches purge_threshold pages, when map runs out of VA, on
+ * vtlmem_vmap_purge() and at destroy. At most one purge is in flight.
  */
 #ifndef VTLMEM_VMAP_H
 #define VTLMEM_VMAP_H
@@ -32,8 +48,9 @@ struct vtlmem_mapping;
 struct vtlmem_vmap_config {
 	vtlmem_vaddr_t base;        /* page-aligned, canonical, kernel half        */
 	uint64_t size;              /* bytes, page-aligned, non-zero               */
-	unsigned slots_per_cpu;     /* per-CPU temporary slot pages; 0 means 8     */
-	uint64_t purge_threshold;   /* quarantined pages that trigger a purge; 0 means 64 */
+	unsigned slots_per_cpu;     /* per-CPU temporary slot pages, 1..64; 0 means 8 */
+	uint64_t purge_threshold;   /* quarantined pages (guard pages not counted)
+				     * that trigger a purge; 0 means 512            */
 	bool prepopulate;           /* allocate every leaf table at create time    */
 };
 
@@ -64,34 +81,46 @@ struct vtlmem_vmap_stats {
 	uint64_t unmaps;
 	uint64_t slot_maps;
 	uint64_t slot_unmaps;
-	uint64_t local_flush_pages;  /* single-page local invalidations            */
-	uint64_t local_flush_all;    /* whole local TLB flushes                    */
+	uint64_t local_flush_pages;  /* pages invalidated one by one (<= 32 at once) */
+	uint64_t local_flush_all;    /* whole local TLB flushes (unmaps over 32)   */
 	uint64_t remote_shootdowns;  /* shootdown op calls that succeeded          */
 	uint64_t shootdown_failures;
-	uint64_t quarantined_pages;  /* now                                        */
+	uint64_t quarantined_pages;  /* now: unmapped, awaiting a shootdown (guard
+				      * pages not counted; includes a batch whose
+				      * shootdown is in flight)                    */
 	uint64_t mapped_pages;       /* now, window mappings (not slots)           */
 	uint64_t pt_pages;           /* page-table pages owned now                 */
 };
 
-/* A per-CPU temporary mapping; fill by vtlmem_slot_map(), caller storage. */
+/*
+ * A per-CPU temporary mapping; filled by vtlmem_slot_map(), caller storage.
+ * Slot page i of CPU c lies at the window's slot area + (c * (slots_per_cpu
+ * + 1) + i) pages: each CPU's slot stack is followed by a guard page.
+ */
 struct vtlmem_slot {
 	vtlmem_vaddr_t va;
 	unsigned cpu;
 	unsigned first;              /* first slot page index on that CPU */
 	unsigned npages;
 	unsigned long cookie;        /* from preempt_off                  */
+	unsigned long gen;           /* per-CPU sequence: detects a stale slot */
 };
 
 /*
  * Create a vmap manager for cfg's window, mapping under reservations of rt.
- * Allocates the upper-level tables covering the window (and every leaf
- * table if cfg->prepopulate); the kernel installs vtlmem_vmap_top_entries()
- * in each of its roots before the first map. Returns 0 and *out, or
- *   -VTLMEM_EINVAL  NULL argument, window unaligned, empty, not canonical,
- *                   not in the kernel half (host builds: any canonical half),
- *                   or too small for the per-CPU slots plus one mapping
+ * Allocates the upper-level tables covering the window, the leaf tables of
+ * the per-CPU slot area (and every leaf table if cfg->prepopulate); the
+ * kernel installs vtlmem_vmap_top_entries() in each of its roots before
+ * the first map. The window is split into the mapping area and, at its
+ * top, ncpus * (slots_per_cpu + 1) slot pages. Returns 0 and *out, or
+ * (checked in this order)
+ *   -VTLMEM_EINVAL  NULL argument
  *   -VTLMEM_ENOSYS  missing pt_alloc/pt_free/pt_phys_to_virt/alloc/free,
- *                   tlb_shootdown, cpu_id or preempt ops
+ *                   tlb_shootdown, cpu_id, preempt_off or preempt_on op
+ *   -VTLMEM_EINVAL  window unaligned, empty, wrapping, not canonical, not in
+ *                   the kernel half (host builds: either canonical half);
+ *                   slots_per_cpu > 64; ncpus 0; or the window too small
+ *                   for the slot area plus one 1-page mapping and its guard
  *   -VTLMEM_ENOMEM  allocation failed (everything allocated is freed)
  * Not thread-safe against other calls on the same manager (init time).
  */
@@ -101,9 +130,10 @@ int vtlmem_vmap_create(const struct vtlmem_platform *p, struct vtlmem_rtable *rt
 /*
  * Destroy: requires every mapping unmapped and every slot released
  * (-VTLMEM_EBUSY otherwise, nothing changes). Purges the quarantine
- * (-VTLMEM_EIO if that shootdown fails, nothing freed), then frees every
- * page-table page and the manager. The kernel must have removed the top
- * entries first.
+ * (-VTLMEM_EIO if that shootdown fails: nothing freed, call again), then
+ * frees every page-table page, every bookkeeping object and the manager.
+ * -VTLMEM_EINVAL for NULL. The kernel must have removed the top entries
+ * first. Not thread-safe against other calls on the same manager.
  */
 int vtlmem_vmap_destroy(struct vtlmem_vmap *vm);
 
@@ -116,75 +146,110 @@ size_t vtlmem_vmap_top_entries(const struct vtlmem_vmap *vm, struct vtlmem_top_e
 
 /*
  * Map req's pages, in order, at one contiguous VA followed by a guard page.
- * Two-phase: prepare (validate, reserve, allocate VA and any missing leaf
- * tables, protect) then commit (write PTEs; cannot fail). Returns 0 with
- * *out and *va set, or, with no state changed:
- *   -VTLMEM_EINVAL    NULL argument, npages 0, unaligned page, duplicate
- *                     page, bad prot/cache/flags
+ * Two-phase: prepare (validate, reserve or check held, protect, then under
+ * the lock a handle, VA and any missing leaf tables) then commit (link the
+ * tables, write the leaf entries: present, NX, RW or RO, cache policy, not
+ * global, not user; cannot fail). Returns 0 with *out and *va set, or,
+ * with no state changed (tables byte-identical, allocator and reservation
+ * table as before, nothing leaked), the first of these that applies:
+ *   -VTLMEM_EINVAL    NULL argument or req->pages, npages 0, bad
+ *                     prot/cache/flags
  *   -VTLMEM_EOVERFLOW npages * page size wraps
- *   -VTLMEM_ERANGE    a page beyond pa_bits
- *   -VTLMEM_EPERM     a page owned by the secure kernel (or page 0), or
- *                     held does not cover every page
- *   -VTLMEM_EBUSY     a page reserved by someone else
- *   -VTLMEM_ENOMEM    bookkeeping or page-table allocation failed
- *   -VTLMEM_ENOSPC    no VA range large enough, even after a purge
  *   -VTLMEM_ENOSYS    VTLMEM_MAP_PROTECT without protect/unprotect ops
+ *   -VTLMEM_ENOSPC    npages + 1 guard page exceed the whole mapping area
+ *   per page, in array order:
+ *   -VTLMEM_EINVAL    unaligned page
+ *   -VTLMEM_ERANGE    a page beyond pa_bits
+ *   then:
+ *   -VTLMEM_ENOMEM    (requests of more than 16 discontiguous runs) the
+ *                     scratch array for the duplicate check
+ *   -VTLMEM_EINVAL    a page repeated in the request
+ *   held == 0: any error of vtlmem_reserve() on the request's runs
+ *                     (-EPERM page 0 / secure-kernel owned, -EBUSY reserved
+ *                     by someone else, -ENOMEM, ...)
+ *   held != 0: -VTLMEM_EPERM held not live, not exclusive for an RW
+ *                     mapping, not covering a page, or a page now failing
+ *                     the ownership check
  *   any error from the protect op (earlier pages are unprotected again)
- * Takes the vmap lock; may run a purge (shootdown) without it.
+ *   -VTLMEM_ENOMEM    handle or page-table allocation failed
+ *   -VTLMEM_ENOSPC    no VA range large enough, even after a purge
+ * Duplicate detection is O(n) when the pages' runs ascend (no memory),
+ * else O(n log n) (heapsort of the runs). Takes the vmap lock; may run a
+ * purge (shootdown) without it; writes the leaf entries after dropping it.
  */
 int vtlmem_vmap_map(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req,
 		    struct vtlmem_mapping **out, vtlmem_vaddr_t *va);
 
 /*
- * Unmap: clear the PTEs, invalidate this CPU's TLB (per page up to 32
- * pages, else whole), unprotect, and quarantine the VA together with the
- * mapping's own reservation. Both are released only by a purge whose
- * shootdown succeeded; passing the purge threshold runs one. Returns 0
- * (the mapping is gone even if that purge failed: see stats), or
- * -VTLMEM_EINVAL for NULL or a handle that is not live.
+ * Unmap: clear the PTEs (unprotecting each page right after its entry is
+ * cleared, for VTLMEM_MAP_PROTECT mappings), invalidate this CPU's TLB
+ * (per page up to 32 pages, else whole), and quarantine the VA together
+ * with the mapping's own reservation. Both are released only by a purge
+ * whose shootdown succeeded; reaching the purge threshold runs one (unless
+ * one is in flight). Returns 0 (the mapping is gone even if that purge
+ * failed: see stats), or -VTLMEM_EINVAL for NULL or a handle that is not
+ * live (already unmapped, or another manager's). Handles are recycled
+ * after the purge, so a stale handle is only detected until a later map
+ * reuses it: unmapping twice is a caller bug. The PTEs are cleared and
+ * flushed without the lock.
  */
 int vtlmem_vmap_unmap(struct vtlmem_vmap *vm, struct vtlmem_mapping *m);
 
 /*
  * Purge the quarantine now: one shootdown covering every quarantined range,
- * then the VA becomes reusable and deferred reservations are released.
- * Returns 0 (also when empty), or -VTLMEM_EIO if the shootdown failed
- * (everything stays quarantined). Called without locks held.
+ * then the VA becomes reusable and the quarantined mappings' and deferred
+ * reservations are released. Returns 0 (also when empty: no shootdown),
+ * -VTLMEM_EIO if the shootdown failed (everything stays quarantined,
+ * stats.shootdown_failures counts it), -VTLMEM_EBUSY if another CPU's
+ * purge is in flight (nothing done; that purge or the next covers the
+ * rest), -VTLMEM_EINVAL for NULL. Called without library locks held.
  */
 int vtlmem_vmap_purge(struct vtlmem_vmap *vm);
 
 /*
  * Release caller-held reservation r after the next successful purge (at
- * once if nothing is quarantined): for a reservation whose pages were mapped
- * under it (req.held) and unmapped. Returns 0, or -VTLMEM_ENOMEM (then r is
- * still held by the caller), -VTLMEM_ENOENT if r is not live.
+ * once if nothing is quarantined and no purge is in flight): for a
+ * reservation whose pages were mapped under it (req.held) and are all
+ * unmapped now. Returns 0 (r is no longer the caller's), or -VTLMEM_ENOMEM
+ * (then r is still held by the caller), -VTLMEM_ENOENT if r is not live,
+ * -VTLMEM_EINVAL for NULL vm.
  */
 int vtlmem_vmap_release_after_flush(struct vtlmem_vmap *vm, vtlmem_resv_t r);
 
 /*
  * Per-CPU slots (kmap_local style), the fast path for 1-2 page accesses.
- * Disables preemption (platform op), maps npages (1..slots_per_cpu) pages
- * covered by held on this CPU's slot stack, invalidating locally only.
- * Slots must be released in reverse order of mapping, on the same CPU.
- * Returns 0 and fills *s, or -VTLMEM_EINVAL (bad argument/unaligned page),
- * -VTLMEM_EPERM (held does not cover a page), -VTLMEM_ENOSPC (this CPU's
- * slot stack is full); on error preemption is as before.
+ * Disables preemption (platform op), maps npages (1..slots_per_cpu)
+ * distinct pages covered by held on this CPU's slot stack. No lock, no
+ * allocation, no remote shootdown: slot VAs are only used by their CPU,
+ * and slot_unmap invalidates locally. Slots must be released in reverse
+ * order of mapping, on the same CPU. Returns 0 and fills *s, or
+ * -VTLMEM_EINVAL (NULL, npages 0 or above slots_per_cpu, unaligned or
+ * repeated page, bad prot/cache, cpu_id >= ncpus), -VTLMEM_EPERM (held not
+ * live, not exclusive for RW, or not covering a page), -VTLMEM_ENOSPC (this
+ * CPU's slot stack is full); on error preemption is as before. If slots
+ * are used from interrupt context, preempt_off must disable interrupts.
  */
 int vtlmem_slot_map(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t npages,
 		    enum vtlmem_prot prot, enum vtlmem_cache cache, vtlmem_resv_t held,
 		    struct vtlmem_slot *s);
 
 /*
- * Release a slot: clear its PTEs, invalidate locally, re-enable preemption.
- * Returns 0, or -VTLMEM_EDEADLK if s is not the top of the current CPU's
- * slot stack (wrong order, wrong CPU, or already released): nothing changes.
+ * Release a slot: clear its PTEs, invalidate locally (this CPU only),
+ * re-enable preemption (s->cookie). Returns 0, or -VTLMEM_EDEADLK if s is
+ * not the top of the current CPU's slot stack (wrong order, wrong CPU,
+ * already released, or a stale copy: checked with s->gen): nothing
+ * changes. -VTLMEM_EINVAL for NULL.
  */
 int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s);
 
-/* Copy out the statistics (under the lock). */
+/* Copy out the statistics (under the lock; slot counters are per CPU). */
 void vtlmem_vmap_get_stats(struct vtlmem_vmap *vm, struct vtlmem_vmap_stats *st);
 
-/* Print the statistics and the window layout through puts. */
+/*
+ * Print the window layout (bounds, slot area, free VA, pooled handles) and
+ * the statistics through puts, one line per call, no newlines, e.g.
+ *   "vmap: maps 12 unmaps 10". puts runs without library locks held.
+ */
 void vtlmem_vmap_dump(struct vtlmem_vmap *vm, void (*puts)(void *arg, const char *line),
 		      void *arg);
 

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pgtable: the page-table subtree of the vmap window.
+ *
+ * The table-ops seam: table memory comes from the platform (pt_alloc,
+ * pt_free, pt_phys_to_virt: zeroed 4 KiB pages and their direct-map
+ * addresses), entry formats and level geometry from src/arch.h. Nothing
+ * here knows x86_64 bit layouts.
+ *
+ * Structure. The window [base, base + size) is covered by:
+ *   - top tables: one level (L-2) table per root (level L-1) entry the
+ *     window touches; the kernel installs those root entries
+ *     (pgt_top_entry) in every address space, so all of them see one window;
+ *   - every intermediate table down to level 1 ("dirs"), created with the
+ *     top tables at init, so the window never grows an upper-level table
+ *     later and no root needs updating after init;
+ *   - leaf (level-0) tables, created on demand (or at init by
+ *     pgt_populate) and kept until pgt_fini: an emptied leaf table is not
+ *     freed, so no paging-structure cache ever holds a pointer to a table
+ *     page that went back to the kernel (freeing one would need a remote
+ *     flush of its own). The cost is at most one leaf table page per 2 MiB
+ *     of window ever used.
+ *
+ * Two-phase use by the vmap manager (under its lock):
+ *   n = pgt_missing(range); pgt_spare_get(n)   fallible, changes no table
+ *   pgt_link(range, spares)                     cannot fail
+ *   pgt_set(range, pages)                       cannot fail
+ * so a failed prepare leaves every table byte-identical.
+ *
+ * Concurrency: pgt_missing, pgt_spare_*, pgt_link, pgt_populate and
+ * pgt_fini are serialised by the caller. pgt_set and pgt_clear may run
+ * concurrently with them and each other on disjoint ranges whose leaf
+ * tables are linked: a present table entry never changes until pgt_fini.
+ */
+#ifndef VTLMEM_SRC_PGTABLE_H
+#define VTLMEM_SRC_PGTABLE_H
+
+#include <vtlmem/platform.h>
+
+struct pgt_top {
+	unsigned index;      /* entry index in the root table             */
+	uint64_t *table;     /* the table that entry points at            */
+	uint64_t pa;
+};
+
+struct pgt {
+	const struct vtlmem_platform *p;
+	uintptr_t base;
+	uint64_t size;
+	unsigned levels;
+	unsigned leaf_shift;      /* bytes one leaf table maps: 2^leaf_shift  */
+	unsigned dir_shift;       /* bytes one level-1 table maps             */
+	uint64_t addr_mask;       /* physical-address bits of an entry        */
+	struct pgt_top *top;
+	size_t ntop;
+	uint64_t **dirs;          /* level-1 tables, from dirs_base upwards   */
+	size_t ndirs;
+	uintptr_t dirs_base;
+	uint64_t pages;           /* table pages held (spares included)       */
+};
+
+/* Page-table pages allocated but not linked yet, threaded through word 0. */
+struct pgt_spare {
+	uint64_t *head;
+	size_t n;
+};
+
+/*
+ * Build the top and intermediate tables for the window (size > 0, both
+ * page-aligned, already validated by arch_va_window_ok). Returns 0,
+ * -VTLMEM_EINVAL (fewer than 2 levels), -VTLMEM_ENOMEM (everything freed).
+ */
+int pgt_init(struct pgt *t, const struct vtlmem_platform *p, uintptr_t base, uint64_t size);
+
+/* Free every table page (leaves included) and the bookkeeping arrays. */
+void pgt_fini(struct pgt *t);
+
+/*
+ * Make sure leaf tables exist for [va, va + npages pages) (inside the
+ * window). Returns 0 or -VTLMEM_ENOMEM; on failure the tables already
+ * linked stay (the caller is tearing down anyway).
+ */
+int pgt_populate(struct pgt *t, uintptr_t va, uint64_t npages);
+
+/* Leaf tables [va, va + npages pages) still lacks. */
+size_t pgt_missing(const struct pgt *t, uintptr_t va, uint64_t npages);
+
+/* Allocate n spare table pages, all or none: 0 or -VTLMEM_ENOMEM. */
+int pgt_spare_get(struct pgt *t, struct pgt_spare *s, size_t n);
+
+/* Give unused spares back to the platform. */
+void pgt_spare_put(struct pgt *t, struct pgt_spare *s);
+
+/*
+ * Link spare pages as the missing leaf tables of [va, va + npages pages).
+ * s must hold exactly pgt_missing() pages for that range (same lock hold).
+ */
+void pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s);
+
+/* Write leaf entries for n pages from va: pages[i] with attrs. */
+void pgt_set(const struct pgt *t, uintptr_t va, const vtlmem_paddr_t *pages, uint64_t n,
+	     uint64_t attrs);
+
+/*
+ * Clear the leaf entries of n pages from va. If each is not NULL it is
+ * called with every cleared entry's physical address, right after that
+ * entry is cleared.
+ */
+void pgt_clear(const struct pgt *t, uintptr_t va, uint64_t n,
+	       void (*each)(void *arg, vtlmem_paddr_t pa), void *arg);
+
+/* The leaf entry of va (0 if its leaf table does not exist). */
+uint64_t pgt_leaf_entry(const struct pgt *t, uintptr_t va);
+
+/* Root-table entry k (< ntop): its index and the value to install. */
+void pgt_top_entry(const struct pgt *t, size_t k, unsigned *index, uint64_t *value);
+
+#endif
