@@ -71,7 +71,7 @@ boot-gdb: $(BOOT_TESTKERNEL)
 boot-demo: $(BOOT_DEMOKERNEL)
 	$(Q)$(BOOT_QEMU) --demo $(BOOT_DEMOKERNEL)
 
-# Not wired into check/demo yet (kept green while the library lands).
-BOOT_BUILD :=
-BOOT_SUITES :=
+BOOT_BUILD := $(BOOT_TESTKERNEL)
+BOOT_SUITES := "$(BOOT_QEMU) $(BOOT_TESTKERNEL)"
+# The demo is not wired in yet (it needs the VTL0 calls).
 DEMO_TARGET :=
