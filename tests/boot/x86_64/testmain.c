@@ -6,6 +6,7 @@
  * EXIT_PASS or EXIT_FAIL.
  */
 #include "ktest.h"
+#include "kvtl.h"
 #include "platform.h"
 
 extern const struct ktest __boot_tests_start[], __boot_tests_end[];
@@ -55,15 +56,32 @@ static void cmdline_value(const char *key, char *buf, size_t size)
 	}
 }
 
-/* The platform must be at rest between cases. */
+/*
+ * The platform and the kernel's vtlmem instance must be at rest between
+ * cases: nothing mapped, nothing reserved (after a purge), preemption on.
+ */
 static void check_at_rest(void)
 {
+	struct vtlmem_vmap_stats st;
+
 	if (bps.preempt_depth)
 		ktest_fail(__FILE__, __LINE__, "preemption still off (depth %u)",
 			   bps.preempt_depth);
 	if (bps.pt_fail_after >= 0 || bps.heap_fail_after >= 0 || bps.shootdown_fail_next)
 		ktest_fail(__FILE__, __LINE__, "fault injection still armed");
 	platform_reset_injection();
+	if (!kv_vm)
+		return;
+	if (vtlmem_vmap_purge(kv_vm))
+		ktest_fail(__FILE__, __LINE__, "final purge failed");
+	vtlmem_vmap_get_stats(kv_vm, &st);
+	if (st.mapped_pages || st.quarantined_pages || kv_rt.handles)
+		ktest_fail(__FILE__, __LINE__,
+			   "left behind: %lu mapped, %lu quarantined pages, %lu reservations",
+			   st.mapped_pages, st.quarantined_pages, kv_rt.handles);
+	if (st.pt_pages != bps.pt_live)
+		ktest_fail(__FILE__, __LINE__, "library owns %lu table pages, platform gave %lu",
+			   st.pt_pages, bps.pt_live);
 }
 
 static int strcmp_(const char *a, const char *b)
