@@ -247,7 +247,7 @@ static void store_to_read_only_page_faults_and_writes_nothing(void **state)
 struct flipper {
 	uint8_t *field;
 	unsigned w;
-	volatile int stop;
+	int stop;	/* __atomic */
 };
 
 static void *flip(void *arg)
@@ -255,7 +255,7 @@ static void *flip(void *arg)
 	struct flipper *f = arg;
 	uint64_t v = 0;
 
-	while (!f->stop) {
+	while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
 		v = ~v;
 		store_w(f->w, f->field, v);
 	}
@@ -278,13 +278,13 @@ static void race_one(uint8_t *field, unsigned w)
 		assert_int_equal(load_w(w, field, out_slot(&o)), 0);
 		got = le(out_slot(&o), w);
 		if (got != 0 && got != ones) {
-			f.stop = 1;
+			__atomic_store_n(&f.stop, 1, __ATOMIC_RELAXED);
 			pthread_join(t, NULL);
 			fail_msg("torn %u-byte access at %p: %#llx", w, (void *)field,
 				 (unsigned long long)got);
 		}
 	}
-	f.stop = 1;
+	__atomic_store_n(&f.stop, 1, __ATOMIC_RELAXED);
 	assert_int_equal(pthread_join(t, NULL), 0);
 }
 
