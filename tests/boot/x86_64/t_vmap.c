@@ -554,3 +554,68 @@ KTEST(vmap_bookkeeping_alloc_failure_leaves_cr3_tables_identical)
 {
 	second_window(false);
 }
+
+KTEST(vmap_quarantine_threshold_triggers_one_purge)
+{
+	static vtlmem_paddr_t pages[520];
+	struct vtlmem_mapping *m;
+	uint64_t sd0;
+	uintptr_t va;
+	size_t i;
+
+	kv_init();
+	CHECK_INT(vtlmem_vmap_purge(kv_vm), 0);
+	for (i = 0; i < 520; i++)
+		pages[i] = vtl0_page(2000 + i);
+	sd0 = bps.shootdowns;
+	REQUIRE_INT(map_pages(kv_vm, pages, 520, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, &m, &va), 0);
+	CHECK_INT(vtlmem_vmap_unmap(kv_vm, m), 0);      /* 520 >= 512: purges itself */
+	CHECK_EQ(bps.shootdowns, sd0 + 1);
+	CHECK_EQ(bps.last_shootdown_va, va);
+	CHECK(bps.last_shootdown_len >= 520 * PAGE_SIZE);
+	CHECK_EQ(stats(kv_vm).quarantined_pages, 0);
+	CHECK(!vtlmem_is_reserved(&kv_rt, pages[0], PAGE_SIZE, VTLMEM_RES_SHARED));
+}
+
+/*
+ * With every shootdown failing, no unmapped VA may ever be handed out
+ * again: mappings keep getting fresh, disjoint VA until the window is
+ * exhausted (-ENOSPC), and only a successful purge makes VA reusable.
+ */
+KTEST(vmap_va_is_never_reused_while_shootdowns_fail)
+{
+	static vtlmem_paddr_t pages[1000];
+	uintptr_t va[8], v;
+	struct vtlmem_mapping *m;
+	size_t round, i, j;
+	int err = 0;
+
+	kv_init();
+	CHECK_INT(vtlmem_vmap_purge(kv_vm), 0);
+	bps.shootdown_fail_next = ~0UL;
+	for (round = 0; round < ARRAY_SIZE(va); round++) {
+		for (i = 0; i < 1000; i++)
+			pages[i] = vtl0_page(4000 + round * 1000 + i);
+		err = map_pages(kv_vm, pages, 1000, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, &m, &v);
+		if (err)
+			break;
+		for (j = 0; j < round; j++)
+			if (v < va[j] + 1000 * PAGE_SIZE && va[j] < v + 1000 * PAGE_SIZE)
+				ktest_fail(__FILE__, __LINE__, "round %zu reuses VA of round %zu",
+					   round, j);
+		va[round] = v;
+		CHECK_INT(vtlmem_vmap_unmap(kv_vm, m), 0);
+		CHECK(load_faults(v));
+	}
+	CHECK_INT(err, -VTLMEM_ENOSPC);
+	CHECK(round >= 3);              /* 16 MiB window: ~4 rounds of 1000 pages */
+	CHECK(stats(kv_vm).shootdown_failures > 0);
+	CHECK(stats(kv_vm).quarantined_pages >= round * 1000);
+	bps.shootdown_fail_next = 0;
+	CHECK_INT(vtlmem_vmap_purge(kv_vm), 0);
+	CHECK_EQ(stats(kv_vm).quarantined_pages, 0);
+	for (i = 0; i < 1000; i++)
+		pages[i] = vtl0_page(4000 + i);
+	REQUIRE_INT(map_pages(kv_vm, pages, 1000, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, &m, &v), 0);
+	unmap_purge(kv_vm, m);
+}
