@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Physical pointers: bounds-checked element access to VTL0 pages by copy.
+ *
+ * Invariants of a live handle h (h->self == h), established by create and
+ * kept until destroy:
+ *  - h->resv is a live reservation of every page of the handle, exclusive
+ *    iff h->prot is RW; nothing but destroy releases it.
+ *  - offset < page size and offset + bytes <= npages * page size, so every
+ *    byte position an in-bounds access computes is < 2^64 and its page
+ *    index is < npages.
+ *  - h->map, when set, maps all npages pages in order at h->map_va.
+ *  - h->quarantined is set (never cleared) once a window mapping of h was
+ *    unmapped: from then on the reservation is only released after a
+ *    flush (destroy).
+ */
+#include <vtlmem/physptr.h>
+#include <vtlmem/copy.h>
+
+#include "pacheck.h"
+
+#define PG    VTLMEM_PAGE_SIZE
+#define SHIFT VTLMEM_PAGE_SHIFT
+#define MASK  VTLMEM_PAGE_MASK
+
+static bool live(const struct vtlmem_physptr *h)
+{
+	return h && h->self == h;
+}
+
+static vtlmem_paddr_t page_at(const struct vtlmem_physptr *h, size_t i)
+{
+	if (h->pages)
+		return h->pages[i];
+	return vtlmem_pa(vtlmem_pa_val(h->base) + (uint64_t)i * PG);
+}
+
+/*
+ * n page addresses from page index first: a pointer into the handle's own
+ * array, or (contiguous handle) tmp filled with them; n <= tmp's capacity.
+ */
+static const vtlmem_paddr_t *pages_at(const struct vtlmem_physptr *h, size_t first, size_t n,
+				      vtlmem_paddr_t *tmp)
+{
+	size_t k;
+
+	if (h->pages)
+		return h->pages + first;
+	for (k = 0; k < n; k++)
+		tmp[k] = page_at(h, first + k);
+	return tmp;
+}
+
+static int check_attr(const struct vtlmem_physptr_attr *a)
+{
+	if (a->elem_size == 0)
+		return -VTLMEM_EINVAL;
+	if (a->prot != VTLMEM_PROT_RO && a->prot != VTLMEM_PROT_RW)
+		return -VTLMEM_EINVAL;
+	if ((unsigned)a->cache > VTLMEM_CACHE_WC)
+		return -VTLMEM_EINVAL;
+	if (a->flags & ~VTLMEM_PHYSPTR_FLAGS)
+		return -VTLMEM_EINVAL;
+	return 0;
+}
+
+/* Each page: aligned, inside pa_bits, not page 0 (unless allowed). */
+static int check_pages(const struct vtlmem_platform *p, const vtlmem_paddr_t *pages,
+		       size_t npages)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < npages; i++) {
+		if (vtlmem_pa_val(pages[i]) & MASK)
+			return -VTLMEM_EINVAL;
+		ret = vtlmem_check_range_args(p, pages[i], PG);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Coalesce pages into physically contiguous runs (in array order). The
+ * pages passed check_pages, so no run end wraps. A page given twice makes
+ * two overlapping runs, which vtlmem_reserve() rejects with -EINVAL.
+ */
+static int build_runs(const vtlmem_paddr_t *pages, size_t npages, struct vtlmem_range *runs,
+		      size_t *nruns)
+{
+	size_t i, n = 0;
+	uint64_t p;
+
+	for (i = 0; i < npages; i++) {
+		p = vtlmem_pa_val(pages[i]);
+		if (n && vtlmem_pa_val(runs[n - 1].pa) + runs[n - 1].len == p) {
+			runs[n - 1].len += PG;
+			continue;
+		}
+		if (n == VTLMEM_PHYSPTR_MAX_RUNS)
+			return -VTLMEM_E2BIG;
+		runs[n].pa = pages[i];
+		runs[n].len = PG;
+		n++;
+	}
+	*nruns = n;
+	return 0;
+}
+
+static void fill(struct vtlmem_physptr *h, struct vtlmem_rtable *rt, struct vtlmem_vmap *vm,
+		 size_t npages, uint64_t offset, size_t count,
+		 const struct vtlmem_physptr_attr *attr)
+{
+	h->rt = rt;
+	h->vm = vm;
+	h->npages = npages;
+	h->offset = offset;
+	h->elem_size = attr->elem_size;
+	h->count = count;
+	h->bytes = (uint64_t)count * attr->elem_size;
+	h->prot = attr->prot;
+	h->cache = attr->cache;
+	h->flags = attr->flags;
+	h->quarantined = 0;
+	h->map = NULL;
+	h->map_va = 0;
+}
+
+/* Reserve ranges for h, make it live, map it if asked. */
+static int finish(struct vtlmem_physptr *h, const struct vtlmem_range *ranges, size_t n)
+{
+	enum vtlmem_rmode mode = h->prot == VTLMEM_PROT_RW ? VTLMEM_RES_EXCLUSIVE
+							   : VTLMEM_RES_SHARED;
+	int ret;
+
+	ret = vtlmem_reserve(h->rt, ranges, n, mode, &h->resv, NULL);
+	if (ret)
+		return ret;
+	h->self = h;
+	if (h->flags & VTLMEM_PHYSPTR_PERSISTENT) {
+		ret = vtlmem_physptr_map_persistent(h);
+		if (ret) {
+			vtlmem_release(h->rt, h->resv);
+			h->self = NULL;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int vtlmem_physptr_create(struct vtlmem_physptr *h, struct vtlmem_rtable *rt,
+			  struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t npages,
+			  uint64_t offset, size_t count, const struct vtlmem_physptr_attr *attr)
+{
+	struct vtlmem_range runs[VTLMEM_PHYSPTR_MAX_RUNS];
+	uint64_t bytes, end, cap;
+	size_t nruns, i;
+	int ret;
+
+	if (h)
+		h->self = NULL;
+	if (!h || !rt || !vm || !pages || !attr || npages == 0)
+		return -VTLMEM_EINVAL;
+	ret = check_attr(attr);
+	if (ret)
+		return ret;
+	if (offset >= PG)
+		return -VTLMEM_EINVAL;
+	if (__builtin_mul_overflow((uint64_t)count, (uint64_t)attr->elem_size, &bytes) ||
+	    __builtin_add_overflow(offset, bytes, &end) ||
+	    __builtin_mul_overflow((uint64_t)npages, PG, &cap))
+		return -VTLMEM_EOVERFLOW;
+	if (end > cap)
+		return -VTLMEM_ERANGE;
+	ret = check_pages(rt->plat, pages, npages);
+	if (ret)
+		return ret;
+	ret = build_runs(pages, npages, runs, &nruns);
+	if (ret)
+		return ret;
+
+	fill(h, rt, vm, npages, offset, count, attr);
+	h->base = pages[0];
+	if (npages <= VTLMEM_PHYSPTR_INLINE_PAGES) {
+		for (i = 0; i < npages; i++)
+			h->inl[i] = pages[i];
+		h->pages = h->inl;
+	} else {
+		h->pages = pages;
+	}
+	return finish(h, runs, nruns);
+}
+
+int vtlmem_physptr_create_contig(struct vtlmem_physptr *h, struct vtlmem_rtable *rt,
+				 struct vtlmem_vmap *vm, vtlmem_paddr_t pa, uint64_t bytes,
+				 const struct vtlmem_physptr_attr *attr)
+{
+	struct vtlmem_range r;
+	uint64_t first, end;
+	int ret;
+
+	if (h)
+		h->self = NULL;
+	if (!h || !rt || !vm || !attr || bytes == 0)
+		return -VTLMEM_EINVAL;
+	ret = check_attr(attr);
+	if (ret)
+		return ret;
+	if (bytes % attr->elem_size)
+		return -VTLMEM_EINVAL;
+	first = vtlmem_pa_val(pa) & ~MASK;
+	if (__builtin_add_overflow(vtlmem_pa_val(pa), bytes, &end) ||
+	    __builtin_add_overflow(end, MASK, &end))
+		return -VTLMEM_EOVERFLOW;
+	end &= ~MASK;
+	r.pa = vtlmem_pa(first);
+	r.len = end - first;
+	ret = vtlmem_check_range_args(rt->plat, r.pa, r.len);
+	if (ret)
+		return ret;
+	if ((attr->flags & VTLMEM_PHYSPTR_PERSISTENT) &&
+	    r.len / PG > VTLMEM_PHYSPTR_WINDOW_PAGES)
+		return -VTLMEM_E2BIG;
+
+	fill(h, rt, vm, r.len / PG, vtlmem_pa_val(pa) & MASK, bytes / attr->elem_size, attr);
+	h->base = r.pa;
+	h->pages = NULL;
+	return finish(h, &r, 1);
+}
+
+int vtlmem_physptr_map_persistent(struct vtlmem_physptr *h)
+{
+	vtlmem_paddr_t tmp[VTLMEM_PHYSPTR_WINDOW_PAGES];
+	struct vtlmem_map_req req;
+	struct vtlmem_mapping *m;
+	vtlmem_vaddr_t va;
+	int ret;
+
+	if (!live(h))
+		return -VTLMEM_EINVAL;
+	if (h->map)
+		return 0;
+	if (!h->pages && h->npages > VTLMEM_PHYSPTR_WINDOW_PAGES)
+		return -VTLMEM_E2BIG;
+	req.pages = pages_at(h, 0, h->npages, tmp);
+	req.npages = h->npages;
+	req.prot = h->prot;
+	req.cache = h->cache;
+	req.flags = 0;
+	req.held = h->resv;
+	ret = vtlmem_vmap_map(h->vm, &req, &m, &va);
+	if (ret)
+		return ret;
+	h->map = m;
+	h->map_va = vtlmem_va_val(va);
+	return 0;
+}
+
+int vtlmem_physptr_destroy(struct vtlmem_physptr *h)
+{
+	int ret = 0;
+
+	if (!live(h))
+		return -VTLMEM_EINVAL;
+	if (h->map) {
+		/* Cannot fail for our live mapping; it quarantines the VA. */
+		vtlmem_vmap_unmap(h->vm, h->map);
+		h->map = NULL;
+		h->map_va = 0;
+		__atomic_store_n(&h->quarantined, 1, __ATOMIC_RELAXED);
+	}
+	if (__atomic_load_n(&h->quarantined, __ATOMIC_RELAXED)) {
+		ret = vtlmem_vmap_release_after_flush(h->vm, h->resv);
+		if (ret == -VTLMEM_ENOMEM) {
+			/* Cannot defer: flush now, then nothing maps the pages. */
+			ret = vtlmem_vmap_purge(h->vm);
+			if (!ret)
+				ret = vtlmem_release(h->rt, h->resv);
+		}
+	} else {
+		ret = vtlmem_release(h->rt, h->resv);
+	}
+	if (ret)
+		return ret;
+	h->self = NULL;
+	return 0;
+}
+
+size_t vtlmem_physptr_count(const struct vtlmem_physptr *h)
+{
+	return live(h) ? h->count : 0;
+}
+
+/* ---- copies ---- */
+
+static size_t copy_at(uintptr_t va, uint8_t *buf, size_t n, bool write)
+{
+	if (write)
+		return vtlmem_copy((void *)va, buf, n);
+	return vtlmem_copy(buf, (const void *)va, n);
+}
+
+/*
+ * Copy n bytes at byte in of the np pages from page index first, through
+ * one mapping made for this copy: a per-CPU slot or a window mapping.
+ * *copied = bytes copied. Returns 0, -EFAULT, or the mapping's error.
+ */
+static int copy_mapped(struct vtlmem_physptr *h, size_t first, size_t np, uint64_t in,
+		       uint8_t *buf, size_t n, bool write, bool slot, size_t *copied)
+{
+	vtlmem_paddr_t tmp[VTLMEM_PHYSPTR_WINDOW_PAGES];
+	enum vtlmem_prot prot = write ? VTLMEM_PROT_RW : VTLMEM_PROT_RO;
+	const vtlmem_paddr_t *pages = pages_at(h, first, np, tmp);
+	struct vtlmem_map_req req;
+	struct vtlmem_mapping *m;
+	struct vtlmem_slot s;
+	vtlmem_vaddr_t va;
+	size_t left;
+	int ret;
+
+	*copied = 0;
+	if (slot) {
+		ret = vtlmem_slot_map(h->vm, pages, np, prot, h->cache, h->resv, &s);
+		if (ret)
+			return ret;
+		left = copy_at(vtlmem_va_val(s.va) + in, buf, n, write);
+		ret = vtlmem_slot_unmap(h->vm, &s);
+	} else {
+		req.pages = pages;
+		req.npages = np;
+		req.prot = prot;
+		req.cache = h->cache;
+		req.flags = 0;
+		req.held = h->resv;
+		ret = vtlmem_vmap_map(h->vm, &req, &m, &va);
+		if (ret)
+			return ret;
+		left = copy_at(vtlmem_va_val(va) + in, buf, n, write);
+		ret = vtlmem_vmap_unmap(h->vm, m);
+		__atomic_store_n(&h->quarantined, 1, __ATOMIC_RELAXED);
+	}
+	*copied = n - left;
+	return left ? -VTLMEM_EFAULT : ret;
+}
+
+/*
+ * Copy len >= 1 bytes at byte position pos (from the start of page 0) in
+ * chunks: slots of at most SLOT_PAGES pages when the whole access spans at
+ * most SLOT_PAGES pages or the handle asks for slots; windows otherwise (a
+ * contiguous handle builds its page list on the stack, so its windows hold
+ * at most WINDOW_PAGES pages).
+ */
+static int copy_chunks(struct vtlmem_physptr *h, uint64_t pos, uint8_t *buf, size_t len,
+		       bool write, size_t *done)
+{
+	uint64_t span = (((pos & MASK) + len - 1) >> SHIFT) + 1;
+	bool slot = span <= VTLMEM_PHYSPTR_SLOT_PAGES || (h->flags & VTLMEM_PHYSPTR_SLOTS);
+	uint64_t maxp = slot ? VTLMEM_PHYSPTR_SLOT_PAGES
+			     : h->pages ? UINT64_MAX : VTLMEM_PHYSPTR_WINDOW_PAGES;
+	uint64_t in, np, n;
+	size_t copied;
+	int ret;
+
+	while (len) {
+		in = pos & MASK;
+		np = (((in + len - 1) >> SHIFT) + 1);
+		if (np > maxp)
+			np = maxp;
+		n = np * PG - in;
+		if (n > len)
+			n = len;
+		ret = copy_mapped(h, pos >> SHIFT, np, in, buf, n, write, slot, &copied);
+		*done += copied;
+		if (ret)
+			return ret;
+		pos += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int slice(struct vtlmem_physptr *h, size_t i, size_t n, void *buf, bool write,
+		 size_t *done)
+{
+	size_t dummy, end, left;
+	uint64_t pos, len;
+
+	if (!done)
+		done = &dummy;
+	*done = 0;
+	if (!live(h) || (!buf && n))
+		return -VTLMEM_EINVAL;
+	if (write && h->prot != VTLMEM_PROT_RW)
+		return -VTLMEM_EACCES;
+	if (__builtin_add_overflow(i, n, &end))
+		return -VTLMEM_EOVERFLOW;
+	if (end > h->count)
+		return -VTLMEM_ERANGE;
+	if (n == 0)
+		return 0;
+	/* In bounds: both fit below offset + bytes <= npages * page size. */
+	pos = h->offset + (uint64_t)i * h->elem_size;
+	len = (uint64_t)n * h->elem_size;
+	if (h->map) {
+		left = copy_at(h->map_va + pos, buf, len, write);
+		*done = len - left;
+		return left ? -VTLMEM_EFAULT : 0;
+	}
+	return copy_chunks(h, pos, buf, len, write, done);
+}
+
+int vtlmem_physptr_read_slice(struct vtlmem_physptr *h, size_t i, size_t n, void *dst,
+			      size_t *done)
+{
+	return slice(h, i, n, dst, false, done);
+}
+
+int vtlmem_physptr_write_slice(struct vtlmem_physptr *h, size_t i, size_t n,
+			       const void *src, size_t *done)
+{
+	/* The buffer is only read on this path (write == true). */
+	return slice(h, i, n, (void *)(uintptr_t)src, true, done);
+}
+
+int vtlmem_physptr_read(struct vtlmem_physptr *h, size_t i, void *dst, size_t *done)
+{
+	return slice(h, i, 1, dst, false, done);
+}
+
+int vtlmem_physptr_write(struct vtlmem_physptr *h, size_t i, const void *src, size_t *done)
+{
+	return slice(h, i, 1, (void *)(uintptr_t)src, true, done);
+}
+
+/* ---- single-copy-atomic fields ---- */
+
+static int load_at(uintptr_t va, unsigned width, uint64_t *out)
+{
+	uint8_t v8;
+	uint16_t v16;
+	uint32_t v32;
+	int ret;
+
+	switch (width) {
+	case 1:
+		ret = vtlmem_load8((const void *)va, &v8);
+		if (!ret)
+			*out = v8;
+		return ret;
+	case 2:
+		ret = vtlmem_load16((const void *)va, &v16);
+		if (!ret)
+			*out = v16;
+		return ret;
+	case 4:
+		ret = vtlmem_load32((const void *)va, &v32);
+		if (!ret)
+			*out = v32;
+		return ret;
+	default:
+		return vtlmem_load64((const void *)va, out);
+	}
+}
+
+static int store_at(uintptr_t va, unsigned width, uint64_t v)
+{
+	switch (width) {
+	case 1:
+		return vtlmem_store8((void *)va, (uint8_t)v);
+	case 2:
+		return vtlmem_store16((void *)va, (uint16_t)v);
+	case 4:
+		return vtlmem_store32((void *)va, (uint32_t)v);
+	default:
+		return vtlmem_store64((void *)va, v);
+	}
+}
+
+static bool width_ok(unsigned width)
+{
+	return width == 1 || width == 2 || width == 4 || width == 8;
+}
+
+/* Common checks after the argument checks; *pos = byte position from page 0. */
+static int field_pos(const struct vtlmem_physptr *h, uint64_t off, unsigned width,
+		     uint64_t *pos)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow(off, (uint64_t)width, &end) || end > h->bytes)
+		return -VTLMEM_ERANGE;
+	*pos = h->offset + off;
+	/* Pages are page-aligned, so the PA's alignment is pos's. */
+	if (*pos & (width - 1))
+		return -VTLMEM_EINVAL;
+	return 0;
+}
+
+static int field(struct vtlmem_physptr *h, uint64_t pos, unsigned width, uint64_t *val,
+		 bool store)
+{
+	vtlmem_paddr_t page;
+	struct vtlmem_slot s;
+	uintptr_t va;
+	int ret, ret2;
+
+	if (h->map) {
+		va = h->map_va + pos;
+		return store ? store_at(va, width, *val) : load_at(va, width, val);
+	}
+	page = page_at(h, pos >> SHIFT);
+	ret = vtlmem_slot_map(h->vm, &page, 1, store ? VTLMEM_PROT_RW : VTLMEM_PROT_RO,
+			      h->cache, h->resv, &s);
+	if (ret)
+		return ret;
+	va = vtlmem_va_val(s.va) + (pos & MASK);
+	ret = store ? store_at(va, width, *val) : load_at(va, width, val);
+	ret2 = vtlmem_slot_unmap(h->vm, &s);
+	return ret ? ret : ret2;
+}
+
+int vtlmem_physptr_load(struct vtlmem_physptr *h, uint64_t off, unsigned width, uint64_t *out)
+{
+	uint64_t pos, v;
+	int ret;
+
+	if (!live(h) || !out || !width_ok(width))
+		return -VTLMEM_EINVAL;
+	ret = field_pos(h, off, width, &pos);
+	if (ret)
+		return ret;
+	ret = field(h, pos, width, &v, false);
+	if (!ret)
+		*out = v;
+	return ret;
+}
+
+int vtlmem_physptr_store(struct vtlmem_physptr *h, uint64_t off, unsigned width, uint64_t v)
+{
+	uint64_t pos;
+	int ret;
+
+	if (!live(h) || !width_ok(width) || (width < 8 && (v >> (width * 8))))
+		return -VTLMEM_EINVAL;
+	if (h->prot != VTLMEM_PROT_RW)
+		return -VTLMEM_EACCES;
+	ret = field_pos(h, off, width, &pos);
+	if (ret)
+		return ret;
+	return field(h, pos, width, &v, true);
+}
