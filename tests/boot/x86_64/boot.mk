@@ -72,6 +72,7 @@ boot-demo: $(BOOT_DEMOKERNEL)
 	$(Q)$(BOOT_QEMU) --demo $(BOOT_DEMOKERNEL)
 
 BOOT_BUILD := $(BOOT_TESTKERNEL)
-BOOT_SUITES := "$(BOOT_QEMU) $(BOOT_TESTKERNEL)"
+BOOT_SUITES := "$(BOOT_QEMU) $(BOOT_TESTKERNEL)" \
+               "$(BOOT_DIR)/harness-selftest $(BOOT_TESTKERNEL)"
 # The demo is not wired in yet (it needs the VTL0 calls).
 DEMO_TARGET :=

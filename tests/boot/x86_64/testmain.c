@@ -4,6 +4,11 @@
  * "only=<name>" on the command line, the cases whose name starts with it),
  * one result line each, then "N passed, M failed", and leave QEMU with
  * EXIT_PASS or EXIT_FAIL.
+ *
+ * "crash=<how>" instead makes the kernel fail in one way (a failed check,
+ * a page fault outside the library, a stack overflow, a triple fault, a
+ * hang, an exit without a summary), for harness-selftest: the runner must
+ * report each as a failure.
  */
 #include "ktest.h"
 #include "kvtl.h"
@@ -138,6 +143,47 @@ static bool run_one(const struct ktest *t)
 	return !failures;
 }
 
+static int deep(volatile int n)
+{
+	volatile char frame[256];
+
+	frame[0] = (char)n;
+	return n > 1000000 ? 0 : deep(n + 1) + frame[0];
+}
+
+static void crash_check(void)
+{
+	CHECK_INT(1 + 1, 3);
+}
+
+static noreturn void crash(const char *how)
+{
+	static const struct ktest failing = { "harness_failing_check", crash_check, "", 0 };
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) no_idt = { 0, 0 };
+
+	kprintf("crash=%s\n", how);
+	if (!memcmp(how, "fail", 5)) {
+		run_one(&failing);
+		kprintf("0 passed, 1 failed\n");
+		kexit(EXIT_FAIL);
+	} else if (!memcmp(how, "pf", 3)) {
+		kprintf("%u\n", *(volatile uint32_t *)(PROBE_BASE + 0x400000));
+	} else if (!memcmp(how, "stack", 6)) {
+		kprintf("%d\n", deep(0));
+	} else if (!memcmp(how, "triple", 7)) {
+		__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
+	} else if (!memcmp(how, "hang", 5)) {
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	} else if (!memcmp(how, "exit", 5)) {
+		kexit(EXIT_PASS);
+	}
+	panic("crash=%s: unknown, or it did not crash", how);
+}
+
 noreturn void kernel_main(void)
 {
 	static const struct ktest *cases[256];
@@ -146,6 +192,9 @@ noreturn void kernel_main(void)
 	size_t n, i;
 	char only[64];
 
+	cmdline_value("crash", only, sizeof(only));
+	if (only[0])
+		crash(only);
 	n = sorted_cases(cases, ARRAY_SIZE(cases));
 	if (n < (size_t)(__boot_tests_end - __boot_tests_start))
 		panic("more than %zu boot tests: enlarge cases[]", ARRAY_SIZE(cases));
