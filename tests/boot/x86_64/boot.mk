@@ -18,7 +18,7 @@ BOOT_QEMU := $(BOOT_DIR)/run-qemu
 
 # Listed, not wildcarded: a test file joins when the library code it needs has.
 BOOT_COMMON := head.S entry.S boot.c console.c lib.c trap.c mm.c heap.c platform.c pt.c kvtl.c
-BOOT_TESTS  := testmain.c t_copy.c t_vmap.c
+BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c
 BOOT_DEMO   := demo.c
 
 bootobjs = $(patsubst %,$(BOOT_OUT)/%.o,$(basename $(1)))

@@ -75,3 +75,28 @@ bool vtl0_check(uint64_t pa, uint64_t len, unsigned seed)
 			return false;
 	return true;
 }
+
+void vtl0_gather(const vtlmem_paddr_t *pages, uint64_t offset, uint8_t *out, size_t len)
+{
+	size_t i;
+	uint64_t page, off;
+
+	for (i = 0; i < len; i++) {
+		page = (offset + i) / PAGE_SIZE;
+		off = (offset + i) % PAGE_SIZE;
+		out[i] = ((uint8_t *)phys_to_virt(vtlmem_pa_val(pages[page])))[off];
+	}
+}
+
+uintptr_t window_va_of(uint64_t pa)
+{
+	struct pt_walk w;
+	uintptr_t va;
+
+	for (va = VMAP_BASE; va < VMAP_BASE + VMAP_SIZE; va += PAGE_SIZE) {
+		pt_walk(va, &w);
+		if (w.level == 0 && w.pa == pa)
+			return va;
+	}
+	return 0;
+}

@@ -40,6 +40,12 @@ static inline uint8_t vtl0_pattern(uint64_t pa, unsigned seed)
 	return (uint8_t)((pa * 13) ^ (pa >> 9) ^ (seed * 101));
 }
 
+/* The bytes [offset, offset + len) of a page list, through the direct map. */
+void vtl0_gather(const vtlmem_paddr_t *pages, uint64_t offset, uint8_t *out, size_t len);
+
+/* The VA in the kernel's vmap window that maps physical page pa, or 0. */
+uintptr_t window_va_of(uint64_t pa);
+
 /* Fill / check [pa, pa + len) with the pattern through the direct map. */
 void vtl0_fill(uint64_t pa, uint64_t len, unsigned seed);
 bool vtl0_check(uint64_t pa, uint64_t len, unsigned seed);
