@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VTL0 copy calls (vtl0.h), end to end on the host (vtl0env: simulated
+ * physical memory, real reservation table and vmap manager, MMU mirror with
+ * real faults). VTL0 bytes are checked through the direct map.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <vtlmem/vtl0.h>
+#include "vtl0env.h"
+
+#define PG VTLMEM_PAGE_SIZE
+
+static struct vtl0env env;
+#define E (&env)
+#define CTX (&env.ctx)
+
+static void start(void)
+{
+	vtl0env_init(E, 4);
+}
+
+static void finish(void)
+{
+	assert_int_equal(vtl0env_fini(E), 0);
+}
+
+static void pattern(uint8_t *b, size_t n, unsigned seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		b[i] = (uint8_t)((i * 151 + seed * 37 + (i >> 10)) ^ 0xa3);
+}
+
+static void fill_phys(uint64_t pa, size_t len, unsigned seed)
+{
+	pattern(vtl0env_dm(E, pa), len, seed);
+}
+
+static bool reserved(uint64_t pa, uint64_t len)
+{
+	return vtlmem_is_reserved(&E->rt, vtlmem_pa(pa), len, VTLMEM_RES_SHARED);
+}
+
+static void init_rejects_null_arguments(void **state)
+{
+	struct vtlmem_vtl0 c;
+
+	(void)state;
+	start();
+	assert_int_equal(vtlmem_vtl0_init(NULL, &E->rt, E->vm), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_init(&c, NULL, E->vm), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_init(&c, &E->rt, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_init(&c, &E->rt, E->vm), 0);
+	assert_ptr_equal(c.rt, &E->rt);
+	assert_ptr_equal(c.vm, E->vm);
+	assert_ptr_equal(c.plat, &E->hp.ops);
+	finish();
+}
+
+/*
+ * Contiguous copies of many lengths at many offsets, crossing pages: the
+ * exact bytes both ways, per-CPU slots only (2 pages at a time), nothing
+ * reserved afterwards.
+ */
+static void contiguous_copies_cross_pages_with_slots_only(void **state)
+{
+	static const size_t lens[] = { 1, 7, 8, 72, 4095, 4096, 4097, 8191, 8192, 8193,
+				       3 * 4096 + 5, 16 * 4096, 16 * 4096 + 3 };
+	static const uint64_t offs[] = { 0, 1, 8, 100, 4095 };
+	uint64_t base = vtl0env_pa(400);
+	uint8_t *in, *out, *before;
+	struct vtl0env_snap s0, s1;
+	size_t i, j, done, len, region = 20 * PG;
+	uint64_t pa, pages;
+
+	(void)state;
+	start();
+	in = malloc(region);
+	out = malloc(region);
+	before = malloc(region);
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_non_null(before);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (j = 0; j < sizeof(offs) / sizeof(offs[0]); j++) {
+			len = lens[i];
+			pa = base + offs[j];
+			pages = ((pa & (PG - 1)) + len + PG - 1) / PG;
+			fill_phys(base, region, (unsigned)(i * 7 + j));
+			memcpy(before, vtl0env_dm(E, base), region);
+			vtl0env_snap(E, &s0);
+			memset(out, 0, len + 1);
+			assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa), out, len, &done), 0);
+			assert_int_equal(done, len);
+			assert_memory_equal(out, vtl0env_dm(E, pa), len);
+			assert_int_equal(out[len], 0);
+			vtl0env_snap(E, &s1);
+			assert_int_equal(s1.vm.slot_maps - s0.vm.slot_maps, (pages + 1) / 2);
+			assert_int_equal(s1.vm.maps, s0.vm.maps);
+			assert_true(vtl0env_same_state(&s0, &s1));
+			pattern(in, len, (unsigned)(i + 100 * j));
+			assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa), in, len, &done), 0);
+			assert_int_equal(done, len);
+			assert_memory_equal(vtl0env_dm(E, pa), in, len);
+			assert_memory_equal(vtl0env_dm(E, base), before, offs[j]);
+			assert_memory_equal(vtl0env_dm(E, pa + len), before + offs[j] + len,
+					    region - offs[j] - len);
+			vtl0env_snap(E, &s1);
+			assert_int_equal(s1.vm.maps, s0.vm.maps);
+			assert_true(vtl0env_same_state(&s0, &s1));
+		}
+	}
+	assert_false(reserved(base, region));
+	free(in);
+	free(out);
+	free(before);
+	finish();
+}
+
+static void zero_lengths_touch_nothing_and_bad_arguments_are_refused(void **state)
+{
+	vtlmem_paddr_t pg[1] = { vtl0env_page(1) };
+	struct vtl0env_snap s0, s1;
+	uint8_t b[8];
+	size_t done = 4;
+
+	(void)state;
+	start();
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(0), NULL, 0, &done), 0);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(UINT64_MAX), b, 0, NULL), 0);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, NULL, 0, PG, NULL, 0, NULL), 0);
+	assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 1, 0, NULL, 0, NULL), 0);
+	done = 4;
+	assert_int_equal(vtlmem_vtl0_read(NULL, vtl0env_page(1), b, 8, &done), -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(1), NULL, 8, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtl0env_page(1), NULL, 8, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_read_pages(NULL, pg, 1, 0, b, 8, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 1, 0, NULL, 8, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, NULL, 1, 0, b, 8, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 0, 0, b, 8, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 1, PG, b, 8, NULL), -VTLMEM_EINVAL);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	finish();
+}
+
+static void contiguous_copies_refuse_what_is_not_vtl0_memory(void **state)
+{
+	struct vtl0env_snap s0, s1;
+	uint8_t b[16];
+	size_t done = 3;
+
+	(void)state;
+	start();
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(0), b, 16, &done), -VTLMEM_EPERM);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(PG - 8), b, 16, NULL), -VTLMEM_EPERM);
+	/* page-table pages and the rest of the secure area */
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(HOSTPLAT_PT_BASE), b, 16, NULL),
+			 -VTLMEM_EPERM);
+	/* straddling into VTL0 from below, out of VTL0 at the top */
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(HOSTPLAT_VTL0_BASE - 8), b, 16, NULL),
+			 -VTLMEM_EPERM);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(VTL0ENV_PHYS - 8), b, 16, NULL),
+			 -VTLMEM_EPERM);
+	/* a hole the platform marks secure inside VTL0 RAM */
+	hostplat_add_secure(&E->hp, vtl0env_pa(50), PG);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(vtl0env_pa(50) - 4), b, 16, NULL),
+			 -VTLMEM_EPERM);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(1ull << 52), b, 16, NULL), -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa((1ull << 52) - 8), b, 16, NULL),
+			 -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(UINT64_MAX - 8), b, 16, NULL),
+			 -VTLMEM_EOVERFLOW);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(vtl0env_pa(51)), b, 16, NULL), 0);
+	finish();
+}
+
+static void copies_respect_other_accessors_reservations(void **state)
+{
+	struct vtlmem_range r = { vtl0env_page(60), PG };
+	vtlmem_paddr_t pg[2] = { vtl0env_page(61), vtl0env_page(60) };
+	uint8_t b[16] = { 0 };
+	vtlmem_resv_t h;
+	size_t done = 1;
+
+	(void)state;
+	start();
+	assert_int_equal(vtlmem_reserve(&E->rt, &r, 1, VTLMEM_RES_EXCLUSIVE, &h, NULL), 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(60), b, 16, &done), -VTLMEM_EBUSY);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(vtl0env_pa(60) - 8), b, 16, NULL),
+			 -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 2, PG - 8, b, 16, NULL), -VTLMEM_EBUSY);
+	/* a copy that does not reach the reserved page is fine */
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 2, PG - 16, b, 16, NULL), 0);
+	assert_int_equal(vtlmem_release(&E->rt, h), 0);
+	assert_int_equal(vtlmem_reserve(&E->rt, &r, 1, VTLMEM_RES_SHARED, &h, NULL), 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(60), b, 16, NULL), 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtl0env_page(60), b, 16, NULL), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_release(&E->rt, h), 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtl0env_page(60), b, 16, NULL), 0);
+	finish();
+}
+
+static void page_list_copies_follow_the_list_and_reserve_only_touched_pages(void **state)
+{
+	vtlmem_paddr_t pg[5] = { vtl0env_page(74), vtl0env_page(70), vtl0env_page(73),
+				 vtl0env_page(71), vtl0env_page(72) };
+	struct vtlmem_range tail = { vtl0env_page(72), PG };
+	uint8_t in[4 * PG], out[4 * PG + 1], span[5 * PG];
+	struct vtl0env_snap s0, s1;
+	vtlmem_resv_t other;
+	size_t done;
+	unsigned i;
+
+	(void)state;
+	start();
+	for (i = 0; i < 5; i++)
+		fill_phys(vtlmem_pa_val(pg[i]), PG, i);
+	/* the last page of the list is someone else's: copies that stop short work */
+	assert_int_equal(vtlmem_reserve(&E->rt, &tail, 1, VTLMEM_RES_EXCLUSIVE, &other, NULL), 0);
+	vtl0env_snap(E, &s0);
+	out[3 * PG + 50] = 0x11;
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 5, 300, out, 3 * PG + 50, &done), 0);
+	assert_int_equal(done, 3 * PG + 50);
+	assert_int_equal(out[3 * PG + 50], 0x11);
+	vtl0env_gather(E, pg, 300, span, 3 * PG + 50);
+	assert_memory_equal(out, span, 3 * PG + 50);
+	vtl0env_snap(E, &s1);
+	assert_int_equal(s1.vm.slot_maps - s0.vm.slot_maps, 2);
+	assert_int_equal(s1.vm.maps, s0.vm.maps);
+	assert_true(vtl0env_same_state(&s0, &s1));
+	pattern(in, sizeof(in), 9);
+	assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 5, 4095, in, 3 * PG + 1, &done), 0);
+	assert_int_equal(done, 3 * PG + 1);
+	vtl0env_gather(E, pg, 4095, span, 3 * PG + 1);
+	assert_memory_equal(span, in, 3 * PG + 1);
+	assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 5, 4095, in, 3 * PG + 2, &done),
+			 -VTLMEM_EBUSY);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_release(&E->rt, other), 0);
+	/* the list must hold the whole copy */
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 2, 100, out, 2 * PG - 99, NULL),
+			 -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 1, 0, out, PG + 1, NULL), -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 5, 1, out, SIZE_MAX, NULL),
+			 -VTLMEM_EOVERFLOW);
+	/* touched pages are validated, untouched ones are not looked at */
+	pg[1] = vtlmem_pa(vtl0env_pa(70) + 1);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 5, 0, out, PG + 1, NULL), -VTLMEM_EINVAL);
+	pg[1] = pg[0];
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 5, 0, out, PG + 1, NULL), -VTLMEM_EINVAL);
+	pg[1] = vtlmem_pa(HOSTPLAT_PT_BASE);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 5, 0, out, PG + 1, NULL), -VTLMEM_EPERM);
+	pg[1] = vtlmem_pa(1ull << 52);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 5, 0, out, PG + 1, NULL), -VTLMEM_ERANGE);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 5, 0, out, PG, &done), 0);
+	assert_int_equal(done, PG);
+	finish();
+}
+
+static void page_lists_of_too_many_runs_are_refused(void **state)
+{
+	vtlmem_paddr_t pg[VTLMEM_PHYSPTR_MAX_RUNS + 1];
+	struct vtl0env_snap s0, s1;
+	uint8_t *buf = malloc((VTLMEM_PHYSPTR_MAX_RUNS + 1) * PG);
+	size_t done;
+	unsigned i;
+
+	(void)state;
+	start();
+	assert_non_null(buf);
+	for (i = 0; i <= VTLMEM_PHYSPTR_MAX_RUNS; i++)
+		pg[i] = vtl0env_page(500 + 2 * i);
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, VTLMEM_PHYSPTR_MAX_RUNS + 1, 0, buf,
+						(VTLMEM_PHYSPTR_MAX_RUNS + 1) * PG, &done),
+			 -VTLMEM_E2BIG);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	/* a copy touching fewer pages of the same list is fine */
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, VTLMEM_PHYSPTR_MAX_RUNS + 1, 0, buf,
+						VTLMEM_PHYSPTR_MAX_RUNS * PG, &done), 0);
+	assert_int_equal(done, VTLMEM_PHYSPTR_MAX_RUNS * PG);
+	free(buf);
+	finish();
+}
+
+struct smc_args {
+	uint64_t a[9];
+};
+
+static void the_typed_macros_copy_exactly_one_object(void **state)
+{
+	uint64_t pa = vtl0env_pa(80) + PG - 40;   /* straddles two pages */
+	struct smc_args in, out;
+	unsigned i;
+
+	(void)state;
+	start();
+	for (i = 0; i < 9; i++)
+		in.a[i] = 0x0101010101010101ull * (i + 1);
+	memset(vtl0env_dm(E, pa - 8), 0xcc, sizeof(in) + 16);
+	assert_int_equal(VTLMEM_VTL0_WRITE(CTX, vtlmem_pa(pa), &in), 0);
+	assert_memory_equal(vtl0env_dm(E, pa), &in, sizeof(in));
+	assert_int_equal(vtl0env_dm(E, pa - 1)[0], 0xcc);
+	assert_int_equal(vtl0env_dm(E, pa + sizeof(in))[0], 0xcc);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(VTLMEM_VTL0_READ(CTX, vtlmem_pa(pa), &out), 0);
+	assert_memory_equal(&out, &in, sizeof(in));
+	assert_int_equal(VTLMEM_VTL0_READ(CTX, vtlmem_pa(0), &out), -VTLMEM_EPERM);
+	finish();
+}
+
+static void fields_are_loaded_and_stored_whole(void **state)
+{
+	static const unsigned widths[] = { 1, 2, 4, 8 };
+	static const uint64_t vals[] = { 0x9a, 0x8b7c, 0x6d5e4f30, 0x0123456789abcdefull };
+	uint64_t pa = vtl0env_pa(90), v;
+	struct vtl0env_snap s0, s1;
+	uint8_t before[PG];
+	unsigned i;
+
+	(void)state;
+	start();
+	fill_phys(pa, PG, 4);
+	for (i = 0; i < 4; i++) {
+		uint64_t at = pa + PG - widths[i];
+
+		memcpy(before, vtl0env_dm(E, pa), PG);
+		assert_int_equal(vtlmem_vtl0_store(CTX, vtlmem_pa(at), widths[i], vals[i]), 0);
+		assert_memory_equal(vtl0env_dm(E, at), &vals[i], widths[i]);
+		assert_memory_equal(vtl0env_dm(E, pa), before, PG - widths[i]);
+		v = ~0ull;
+		assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(at), widths[i], &v), 0);
+		assert_int_equal(v, vals[i]);
+		if (widths[i] > 1) {
+			assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(at + 1), widths[i], &v),
+					 -VTLMEM_EINVAL);
+			assert_int_equal(vtlmem_vtl0_store(CTX, vtlmem_pa(pa + widths[i] / 2),
+							   widths[i], 0), -VTLMEM_EINVAL);
+		}
+	}
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_load(NULL, vtlmem_pa(pa), 8, &v), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(pa), 8, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(pa), 3, &v), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(pa), 16, &v), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_store(NULL, vtlmem_pa(pa), 8, 0), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_store(CTX, vtlmem_pa(pa), 1, 0x100), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_store(CTX, vtlmem_pa(pa), 4, 1ull << 32), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_store(CTX, vtlmem_pa(pa), 0, 0), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(0), 8, &v), -VTLMEM_EPERM);
+	assert_int_equal(vtlmem_vtl0_store(CTX, vtlmem_pa(HOSTPLAT_PT_BASE), 8, 0), -VTLMEM_EPERM);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(1ull << 52), 8, &v), -VTLMEM_ERANGE);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	finish();
+}
+
+static void a_fault_mid_copy_reports_the_exact_count_and_releases_everything(void **state)
+{
+	vtlmem_paddr_t pg[3] = { vtl0env_page(102), vtl0env_page(100), vtl0env_page(101) };
+	uint64_t pa = vtl0env_pa(110) + 10;
+	uint8_t in[4 * PG], out[4 * PG], before[5 * PG];
+	struct vtl0env_snap s0, s1;
+	size_t done;
+	uint64_t v = 5;
+
+	(void)state;
+	start();
+	fill_phys(vtl0env_pa(110), 5 * PG, 1);
+	memcpy(before, vtl0env_dm(E, vtl0env_pa(110)), sizeof(before));
+	pattern(in, sizeof(in), 2);
+	vtl0env_snap(E, &s0);
+	/* the fourth of five pages is taken away */
+	vtl0env_refuse(E, vtl0env_pa(113));
+	memset(out, 0, sizeof(out));
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa), out, 4 * PG, &done), -VTLMEM_EFAULT);
+	assert_int_equal(done, 3 * PG - 10);
+	assert_memory_equal(out, before + 10, 3 * PG - 10);
+	assert_int_equal(out[3 * PG - 10], 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa), in, 4 * PG, &done), -VTLMEM_EFAULT);
+	assert_int_equal(done, 3 * PG - 10);
+	assert_memory_equal(vtl0env_dm(E, pa), in, 3 * PG - 10);
+	assert_memory_equal(vtl0env_dm(E, vtl0env_pa(113)), before + 3 * PG, 2 * PG);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtl0env_page(113), 8, &v), -VTLMEM_EFAULT);
+	assert_int_equal(v, 5);
+	assert_int_equal(vtlmem_vtl0_store(CTX, vtl0env_page(113), 8, 6), -VTLMEM_EFAULT);
+	/* through a page list: the second listed page */
+	vtl0env_refuse(E, vtl0env_pa(100));
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 3, 5, out, 3 * PG - 5, &done),
+			 -VTLMEM_EFAULT);
+	assert_int_equal(done, PG - 5);
+	assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 3, 0, in, 2, &done), 0);
+	assert_int_equal(done, 2);
+	vtl0env_refuse(E, 0);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_same_state(&s0, &s1));
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa), out, 4 * PG, &done), 0);
+	assert_int_equal(done, 4 * PG);
+	finish();
+}
+
+static void steady_state_calls_allocate_nothing(void **state)
+{
+	vtlmem_paddr_t pg[3] = { vtl0env_page(122), vtl0env_page(120), vtl0env_page(121) };
+	uint8_t buf[16 * PG];
+	unsigned long allocs;
+	uint64_t v;
+	size_t done;
+	int i;
+
+	(void)state;
+	start();
+	/* iteration 0 warms the reservation table's object cache */
+	allocs = E->hp.allocs;
+	for (i = 0; i < 101; i++) {
+		if (i == 1)
+			allocs = E->hp.allocs;
+		assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(130), buf, 8, &done), 0);
+		assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(vtl0env_pa(130) + 4000), buf, 72,
+						   &done), 0);
+		assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(140), buf, 16 * PG, &done), 0);
+		assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 3, 7, buf, 3 * PG - 7, &done), 0);
+		assert_int_equal(vtlmem_vtl0_load(CTX, vtl0env_page(131), 8, &v), 0);
+		assert_int_equal(vtlmem_vtl0_store(CTX, vtl0env_page(131), 4, 3), 0);
+	}
+	assert_int_equal(E->hp.allocs, allocs);
+	finish();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(init_rejects_null_arguments),
+		cmocka_unit_test(contiguous_copies_cross_pages_with_slots_only),
+		cmocka_unit_test(zero_lengths_touch_nothing_and_bad_arguments_are_refused),
+		cmocka_unit_test(contiguous_copies_refuse_what_is_not_vtl0_memory),
+		cmocka_unit_test(copies_respect_other_accessors_reservations),
+		cmocka_unit_test(page_list_copies_follow_the_list_and_reserve_only_touched_pages),
+		cmocka_unit_test(page_lists_of_too_many_runs_are_refused),
+		cmocka_unit_test(the_typed_macros_copy_exactly_one_object),
+		cmocka_unit_test(fields_are_loaded_and_stored_whole),
+		cmocka_unit_test(a_fault_mid_copy_reports_the_exact_count_and_releases_everything),
+		cmocka_unit_test(steady_state_calls_allocate_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
