@@ -12,6 +12,15 @@
 /* Spin-wait hint (pause). */
 void arch_cpu_relax(void);
 
+/*
+ * Order this CPU's earlier stores to memory (VTL0 data written through the
+ * copy routines) before its later stores, as seen by other agents (VTL0,
+ * other CPUs): Linux's smp_wmb(). x86_64 is TSO, so a compiler barrier is
+ * enough there; it is spelled as an arch call so weaker architectures can
+ * put their barrier instruction here.
+ */
+void arch_smp_wmb(void);
+
 /* Invalidate one page / this CPU's whole non-global TLB (kernel builds). */
 void arch_tlb_flush_page(uintptr_t va);
 void arch_tlb_flush_all(void);

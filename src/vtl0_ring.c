@@ -13,6 +13,7 @@
 #include <vtlmem/vtl0.h>
 
 #include "lock.h"
+#include "arch.h"
 
 #define HDR VTLMEM_RING_HDR_SIZE
 
@@ -93,8 +94,8 @@ int vtlmem_ring_write(struct vtlmem_ring *r, const void *buf, size_t len, size_t
 	head = r->head;
 	ret = put(r, head + skip, src + skip, (size_t)(len - skip), done);
 	if (!ret) {
-		/* The data before the head that covers them (x86: TSO). */
-		__atomic_thread_fence(__ATOMIC_RELEASE);
+		/* The data before the head that covers them. */
+		arch_smp_wmb();
 		ret = vtlmem_physptr_store(&r->p, offsetof(struct vtlmem_ring_hdr, head), 8,
 					   head + len);
 	}

@@ -7,6 +7,12 @@ void arch_cpu_relax(void)
 	__asm__ volatile("pause" ::: "memory");
 }
 
+/* x86_64 never reorders a store with an earlier store (TSO). */
+void arch_smp_wmb(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
 #ifdef VTLMEM_HOST
 /*
  * Host builds run in user mode: invlpg and CR3 writes would fault. The host
