@@ -18,7 +18,7 @@ BOOT_QEMU := $(BOOT_DIR)/run-qemu
 
 # Listed, not wildcarded: a test file joins when the library code it needs has.
 BOOT_COMMON := head.S entry.S boot.c console.c lib.c trap.c mm.c heap.c platform.c pt.c kvtl.c
-BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c
+BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c t_vtl0.c
 BOOT_DEMO   := demo.c
 
 bootobjs = $(patsubst %,$(BOOT_OUT)/%.o,$(basename $(1)))
@@ -74,5 +74,4 @@ boot-demo: $(BOOT_DEMOKERNEL)
 BOOT_BUILD := $(BOOT_TESTKERNEL)
 BOOT_SUITES := "$(BOOT_QEMU) $(BOOT_TESTKERNEL)" \
                "$(BOOT_DIR)/harness-selftest $(BOOT_TESTKERNEL)"
-# The demo is not wired in yet (it needs the VTL0 calls).
-DEMO_TARGET :=
+DEMO_TARGET := boot-demo
