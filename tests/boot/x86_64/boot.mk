@@ -3,7 +3,7 @@
 #
 #   make check       builds $(BOOT_BUILD) and runs $(BOOT_SUITES) (tests/run-suites)
 #   make demo        boots the demo secure kernel
-#   make boot-test   builds and boots the test kernel only
+#   make boot-test   builds and boots the test kernel only (BOOT_ONLY=<prefix>)
 #   make boot-gdb    prints how to debug the test kernel with gdb
 #
 # Both kernels link the same $(LIB) as any secure kernel would, with the
@@ -59,14 +59,19 @@ $(BOOT_DEMOKERNEL): $(call bootobjs,$(BOOT_COMMON) $(BOOT_DEMO)) $(LIB) $(BOOT_L
 		    linker/vtlmem-extable.ld $(BOOT_DIR)/check-layout
 	$(boot_link)
 
+# BOOT_ONLY=<prefix>: only the boot tests whose name starts with it.
+BOOT_ONLY ?=
+BOOT_ONLY_ARG := $(if $(BOOT_ONLY),--only $(BOOT_ONLY))
+
 boot-test: $(BOOT_TESTKERNEL)
-	$(Q)$(BOOT_QEMU) $(BOOT_TESTKERNEL)
+	$(Q)$(BOOT_QEMU) $(BOOT_ONLY_ARG) $(BOOT_TESTKERNEL)
 
 boot-gdb: $(BOOT_TESTKERNEL)
-	@echo "Start QEMU halted, with a gdb stub on :1234 (one test: BOOT_ONLY=<name>):"
-	@echo "  $(BOOT_QEMU) --gdb $(BOOT_TESTKERNEL)"
+	@echo "Start QEMU halted, with a gdb stub on tcp::1234 (-s -S), no timeout:"
+	@echo "  $(BOOT_QEMU) --gdb $(BOOT_ONLY_ARG) $(BOOT_TESTKERNEL)"
 	@echo "then, in another terminal:"
 	@echo "  gdb -ex 'target remote :1234' -ex 'break kernel_main' -ex continue $(BOOT_TESTKERNEL)"
+	@echo "(BOOT_ONLY=<test name prefix> runs only those tests.)"
 
 boot-demo: $(BOOT_DEMOKERNEL)
 	$(Q)$(BOOT_QEMU) --demo $(BOOT_DEMOKERNEL)
