@@ -6,11 +6,13 @@
  * The handler may change frame->rip (the #PF fixup); every other register
  * is restored as it was.
  */
+/* Vectors for which the CPU pushes an error code: 8, 10-14, 17, 21, 29, 30. */
+#define ERRCODE_VECTORS 0x60227d00
+
 	.macro VEC n
 	.balign 16
 vec_\n:
-	.if (\n == 8) || (\n == 10) || (\n == 11) || (\n == 12) || (\n == 13) || (\n == 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
-	.else
+	.if ((ERRCODE_VECTORS >> \n) & 1) == 0
 	pushq $0
 	.endif
 	pushq $\n
@@ -20,7 +22,10 @@ vec_\n:
 	.text
 	.balign 16
 vectors_begin:
-	.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+	.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	VEC \n
+	.endr
+	.irp n, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 	VEC \n
 	.endr
 
@@ -65,7 +70,10 @@ trap_common:
 	.balign 8
 	.globl trap_vectors
 trap_vectors:
-	.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+	.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	.quad vec_\n
+	.endr
+	.irp n, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 	.quad vec_\n
 	.endr
 
