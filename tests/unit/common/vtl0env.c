@@ -63,11 +63,19 @@ static int resolve(void *addr, int is_write)
 
 void vtl0env_init(struct vtl0env *e, unsigned slots_per_cpu)
 {
+	vtl0env_init_with(e, slots_per_cpu, NULL);
+}
+
+void vtl0env_init_with(struct vtl0env *e, unsigned slots_per_cpu,
+		       void (*adjust)(struct vtlmem_platform *ops))
+{
 	struct vtlmem_vmap_config cfg = { .slots_per_cpu = slots_per_cpu };
 	int ret;
 
 	memset(e, 0, sizeof(*e));
 	hostplat_init(&e->hp, VTL0ENV_PHYS);
+	if (adjust)
+		adjust(&e->hp.ops);
 	ret = vtlmem_rtable_init(&e->rt, &e->hp.ops);
 	if (ret)
 		die("vtlmem_rtable_init", ret);

@@ -45,6 +45,14 @@ struct vtl0env {
 void vtl0env_init(struct vtl0env *e, unsigned slots_per_cpu);
 
 /*
+ * The same, with adjust(ops) called on the platform ops before anything is
+ * built on them (e.g. to give threaded tests pthread-mutex lock ops: a
+ * ticket spinlock in user space convoys behind descheduled holders).
+ */
+void vtl0env_init_with(struct vtl0env *e, unsigned slots_per_cpu,
+		       void (*adjust)(struct vtlmem_platform *ops));
+
+/*
  * Tear down: mirror off, vmap destroyed (which purges the quarantine), table
  * finished. Returns 0, or the first error (e.g. -VTLMEM_EBUSY: a mapping, a
  * slot or a reservation leaked); frees everything it can either way.
