@@ -30,7 +30,9 @@
  * VTLMEM_PHYSPTR_SLOTS, slots VTLMEM_PHYSPTR_SLOT_PAGES pages at a time. A
  * handle with a persistent mapping (VTLMEM_PHYSPTR_PERSISTENT or
  * vtlmem_physptr_map_persistent) maps nothing per access. All mappings are
- * made under the handle's own reservation (vmap `held`). Once a window
+ * made under the handle's own reservation (vmap `held`); the vmap manager
+ * must have at least VTLMEM_PHYSPTR_SLOT_PAGES slots per CPU (its default
+ * is 8; with 1, two-page accesses fail with -VTLMEM_EINVAL). Once a window
  * mapping of the handle has been unmapped, destroy releases the reservation
  * only after the remote flush covering that VA (vtlmem_vmap_release_after_
  * flush), so no CPU can still write the pages through a stale translation
@@ -128,6 +130,7 @@ struct vtlmem_physptr {
  *   -VTLMEM_ERANGE    the span does not fit in npages pages
  *   per page, in array order:
  *   -VTLMEM_EINVAL    page not page-aligned
+ *   -VTLMEM_EOVERFLOW the page ends past 2^64 (the last page of the space)
  *   -VTLMEM_ERANGE    page beyond the platform's pa_bits
  *   -VTLMEM_EPERM     page 0 and page 0 not allowed
  *   then:
