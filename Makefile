@@ -154,7 +154,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit-build $(BOOT_BUILD)
 	$(Q)tests/run-suites $(BUILD_SUITES) $(foreach b,$(UNIT_BINS),"$(b)") $(BOOT_SUITES)
 
-bench: deps $(BENCH_BINS)
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
 ifeq ($(DEMO_TARGET),)
@@ -165,7 +166,8 @@ demo: deps
 	@echo "and print the library's statistics."
 	@false
 else
-demo: deps $(DEMO_TARGET)
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(DEMO_TARGET)
 endif
 
 DEBS := make gcc binutils pkg-config libcmocka-dev clang lld llvm valgrind qemu-system-x86
