@@ -178,14 +178,19 @@ static uint64_t own_xend(const struct rt_node *n)
 	return n->mode == VTLMEM_RES_EXCLUSIVE ? n->end : 0;
 }
 
-/* Augmentation: max_end / max_xend of the subtree at l. */
-static void node_update(struct vtlmem_rtree_node *l)
+/* Augmentation: max_end / max_xend of the subtree at l; true if changed. */
+static bool node_augment(struct vtlmem_rtree_node *l)
 {
 	struct rt_node *n = TO_NODE(l);
+	uint64_t me, mx;
 
-	n->max_end = max_u64(n->end, max_u64(sub_max_end(l->left), sub_max_end(l->right)));
-	n->max_xend = max_u64(own_xend(n), max_u64(sub_max_xend(l->left),
-						   sub_max_xend(l->right)));
+	me = max_u64(n->end, max_u64(sub_max_end(l->left), sub_max_end(l->right)));
+	mx = max_u64(own_xend(n), max_u64(sub_max_xend(l->left), sub_max_xend(l->right)));
+	if (me == n->max_end && mx == n->max_xend)
+		return false;
+	n->max_end = me;
+	n->max_xend = mx;
+	return true;
 }
 
 /* Subtree maximum end of what a request in mode conflicts with. */
@@ -458,7 +463,7 @@ static void handle_commit(struct vtlmem_rtable *t, struct rt_handle *h, struct r
 			*slot = same;
 			continue;
 		}
-		vtlmem_rtree_insert(&t->iroot, &(*slot)->link, node_cmp, node_update);
+		vtlmem_rtree_insert_aug(&t->iroot, &(*slot)->link, node_cmp, node_augment);
 		t->nodes++;
 	}
 	h->id = t->next_id++;
@@ -550,7 +555,7 @@ static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_
 		n = *cursor_next(&c);
 		if (--n->readers)
 			continue;
-		vtlmem_rtree_erase(&t->iroot, &n->link, node_update);
+		vtlmem_rtree_erase_aug(&t->iroot, &n->link, node_augment);
 		t->nodes--;
 		pool_push(pool, n);
 	}

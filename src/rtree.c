@@ -3,21 +3,37 @@
  * Intrusive AVL tree with parent pointers and augmentation (see rtree.h).
  *
  * After any structural change the tree is repaired bottom-up from the lowest
- * changed node to the root (fixup): each node on that path gets its height
- * and augmented data recomputed and is rebalanced by at most two rotations.
- * The walk always reaches the root, because augmented data of every
- * ancestor may change; that is O(height) = O(log n).
+ * changed node (fixup): each node on that path gets its height and
+ * augmented data recomputed and is rebalanced by at most two rotations.
+ * A node's height and data depend only on its own key/data and on its
+ * children's height and data, so once a node that was not rotated and is
+ * not the node moved by an erase comes out unchanged, nothing above it can
+ * change and the walk stops. With a void update() the change cannot be
+ * seen, so the walk goes to the root: O(height) = O(log n) either way.
  */
 #include "rtree.h"
 
-/* Recompute height and augmented data of n from its children. */
-static void refresh(struct vtlmem_rtree_node *n, vtlmem_rtree_update_fn update)
+/* How augmented data is kept: at most one of the two is set. */
+struct fix {
+	vtlmem_rtree_update_fn update;
+	vtlmem_rtree_augment_fn augment;
+};
+
+/* Recompute height and augmented data of n; true if anything changed. */
+static bool refresh(struct vtlmem_rtree_node *n, const struct fix *f)
 {
 	int l = vtlmem_rtree_height(n->left), r = vtlmem_rtree_height(n->right);
+	int h = 1 + (l > r ? l : r);
+	bool changed = h != n->height;
 
-	n->height = 1 + (l > r ? l : r);
-	if (update)
-		update(n);
+	n->height = h;
+	if (f->augment)
+		changed |= f->augment(n);
+	else if (f->update) {
+		f->update(n);
+		changed = true;
+	}
+	return changed;
 }
 
 /* Make whatever pointed at old (its parent's link or the root) point at new. */
@@ -36,8 +52,7 @@ static void replace_child(struct vtlmem_rtree_node **root, struct vtlmem_rtree_n
 
 /* Rotate x's right child y up into x's place; returns y. */
 static struct vtlmem_rtree_node *rotate_left(struct vtlmem_rtree_node **root,
-					     struct vtlmem_rtree_node *x,
-					     vtlmem_rtree_update_fn update)
+					     struct vtlmem_rtree_node *x, const struct fix *f)
 {
 	struct vtlmem_rtree_node *y = x->right;
 
@@ -47,15 +62,14 @@ static struct vtlmem_rtree_node *rotate_left(struct vtlmem_rtree_node **root,
 	replace_child(root, x->parent, x, y);
 	y->left = x;
 	x->parent = y;
-	refresh(x, update);
-	refresh(y, update);
+	refresh(x, f);
+	refresh(y, f);
 	return y;
 }
 
 /* Rotate x's left child y up into x's place; returns y. */
 static struct vtlmem_rtree_node *rotate_right(struct vtlmem_rtree_node **root,
-					      struct vtlmem_rtree_node *x,
-					      vtlmem_rtree_update_fn update)
+					      struct vtlmem_rtree_node *x, const struct fix *f)
 {
 	struct vtlmem_rtree_node *y = x->left;
 
@@ -65,45 +79,61 @@ static struct vtlmem_rtree_node *rotate_right(struct vtlmem_rtree_node **root,
 	replace_child(root, x->parent, x, y);
 	y->right = x;
 	x->parent = y;
-	refresh(x, update);
-	refresh(y, update);
+	refresh(x, f);
+	refresh(y, f);
 	return y;
 }
 
 /*
  * Restore the AVL balance at x, whose children are valid AVL trees with
- * exact heights and data; returns the node now at x's position.
+ * exact heights and data. Returns the node now at x's position; *changed
+ * tells whether that subtree's height or data may differ from before.
  */
 static struct vtlmem_rtree_node *rebalance(struct vtlmem_rtree_node **root,
-					   struct vtlmem_rtree_node *x,
-					   vtlmem_rtree_update_fn update)
+					   struct vtlmem_rtree_node *x, const struct fix *f,
+					   bool *changed)
 {
 	int bal = vtlmem_rtree_height(x->left) - vtlmem_rtree_height(x->right);
 
+	*changed = true;
 	if (bal > 1) {
 		if (vtlmem_rtree_height(x->left->left) < vtlmem_rtree_height(x->left->right))
-			rotate_left(root, x->left, update);
-		return rotate_right(root, x, update);
+			rotate_left(root, x->left, f);
+		return rotate_right(root, x, f);
 	}
 	if (bal < -1) {
 		if (vtlmem_rtree_height(x->right->right) < vtlmem_rtree_height(x->right->left))
-			rotate_right(root, x->right, update);
-		return rotate_left(root, x, update);
+			rotate_right(root, x->right, f);
+		return rotate_left(root, x, f);
 	}
-	refresh(x, update);
+	*changed = refresh(x, f);
 	return x;
 }
 
-/* Repair heights, balance and augmented data from x up to the root. */
+/*
+ * Repair heights, balance and augmented data from x upwards. moved, if not
+ * NULL, is a node an erase put in a new position: its stored data says
+ * nothing about its new subtree, so the walk never stops at or below it.
+ */
 static void fixup(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *x,
-		  vtlmem_rtree_update_fn update)
+		  const struct fix *f, const struct vtlmem_rtree_node *moved)
 {
-	while (x)
-		x = rebalance(root, x, update)->parent;
+	bool changed;
+
+	while (x) {
+		bool was_moved = x == moved;
+
+		x = rebalance(root, x, f, &changed);
+		if (was_moved)
+			moved = NULL;
+		else if (!changed && !moved)
+			return;
+		x = x->parent;
+	}
 }
 
-void vtlmem_rtree_insert(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *n,
-			 vtlmem_rtree_cmp_fn cmp, vtlmem_rtree_update_fn update)
+static void insert(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *n,
+		   vtlmem_rtree_cmp_fn cmp, const struct fix *f)
 {
 	struct vtlmem_rtree_node *parent = NULL, **link = root;
 
@@ -114,8 +144,26 @@ void vtlmem_rtree_insert(struct vtlmem_rtree_node **root, struct vtlmem_rtree_no
 	n->left = NULL;
 	n->right = NULL;
 	n->parent = parent;
+	n->height = 0;
 	*link = n;
-	fixup(root, n, update);
+	refresh(n, f);
+	fixup(root, parent, f, NULL);
+}
+
+void vtlmem_rtree_insert(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *n,
+			 vtlmem_rtree_cmp_fn cmp, vtlmem_rtree_update_fn update)
+{
+	struct fix f = { update, NULL };
+
+	insert(root, n, cmp, &f);
+}
+
+void vtlmem_rtree_insert_aug(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *n,
+			     vtlmem_rtree_cmp_fn cmp, vtlmem_rtree_augment_fn augment)
+{
+	struct fix f = { NULL, augment };
+
+	insert(root, n, cmp, &f);
 }
 
 static struct vtlmem_rtree_node *leftmost(struct vtlmem_rtree_node *n)
@@ -154,19 +202,36 @@ static struct vtlmem_rtree_node *splice_successor(struct vtlmem_rtree_node **roo
 	return low;
 }
 
-void vtlmem_rtree_erase(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *n,
-			vtlmem_rtree_update_fn update)
+static void erase(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *n,
+		  const struct fix *f)
 {
-	struct vtlmem_rtree_node *low;
+	struct vtlmem_rtree_node *low, *moved = NULL;
 
 	if (n->left && n->right) {
+		moved = leftmost(n->right);
 		low = splice_successor(root, n);
 	} else {
 		low = n->parent;
 		replace_child(root, n->parent, n, n->left ? n->left : n->right);
 	}
 	n->left = n->right = n->parent = NULL;
-	fixup(root, low, update);
+	fixup(root, low, f, moved);
+}
+
+void vtlmem_rtree_erase(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *n,
+			vtlmem_rtree_update_fn update)
+{
+	struct fix f = { update, NULL };
+
+	erase(root, n, &f);
+}
+
+void vtlmem_rtree_erase_aug(struct vtlmem_rtree_node **root, struct vtlmem_rtree_node *n,
+			    vtlmem_rtree_augment_fn augment)
+{
+	struct fix f = { NULL, augment };
+
+	erase(root, n, &f);
 }
 
 struct vtlmem_rtree_node *vtlmem_rtree_first(struct vtlmem_rtree_node *root)

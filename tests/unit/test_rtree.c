@@ -297,6 +297,139 @@ static void check_reports_broken_height_parent_and_order(void **state)
 	assert_int_equal(vtlmem_rtree_check(root, cmp), 3);
 }
 
+/* ---- early-stopping augmentation (insert_aug / erase_aug) ---- */
+
+struct mitem {
+	struct vtlmem_rtree_node link;   /* first member */
+	uint64_t key, val;
+	uint64_t maxv;                   /* max val in subtree */
+};
+
+#define MITEM(n) ((struct mitem *)(n))
+
+static unsigned long augments;
+
+static bool maxv_augment(struct vtlmem_rtree_node *n)
+{
+	struct mitem *it = MITEM(n);
+	uint64_t m = it->val;
+
+	augments++;
+	if (n->left && MITEM(n->left)->maxv > m)
+		m = MITEM(n->left)->maxv;
+	if (n->right && MITEM(n->right)->maxv > m)
+		m = MITEM(n->right)->maxv;
+	if (m == it->maxv)
+		return false;
+	it->maxv = m;
+	return true;
+}
+
+static int mcmp(const struct vtlmem_rtree_node *a, const struct vtlmem_rtree_node *b)
+{
+	uint64_t x = ((const struct mitem *)a)->key, y = ((const struct mitem *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t check_maxv(const struct vtlmem_rtree_node *n)
+{
+	uint64_t m, c;
+
+	if (!n)
+		return 0;
+	m = MITEM(n)->val;
+	c = check_maxv(n->left);
+	m = c > m ? c : m;
+	c = check_maxv(n->right);
+	m = c > m ? c : m;
+	assert_int_equal(MITEM(n)->maxv, m);
+	return m;
+}
+
+/* Exact after every operation, including erases that splice a successor. */
+static void aug_random_operations_keep_max_exact(void **state)
+{
+	enum { N = 1500, OPS = 30000 };
+	static struct mitem items[N];
+	static bool in[N];
+	struct vtlmem_rtree_node *root = NULL;
+	unsigned seed = 777;
+	size_t i, n = 0, op;
+
+	(void)state;
+	memset(in, 0, sizeof(in));
+	for (op = 0; op < OPS; op++) {
+		i = (size_t)rand_r(&seed) % N;
+		if (in[i]) {
+			vtlmem_rtree_erase_aug(&root, &items[i].link, maxv_augment);
+			in[i] = false;
+			n--;
+		} else {
+			memset(&items[i].link, 0xa5, sizeof(items[i].link));
+			items[i].maxv = 0xa5a5a5a5;
+			items[i].key = (uint64_t)rand_r(&seed) % 4000;
+			items[i].val = (uint64_t)rand_r(&seed) % 100000;
+			vtlmem_rtree_insert_aug(&root, &items[i].link, mcmp, maxv_augment);
+			in[i] = true;
+			n++;
+		}
+		assert_int_equal(vtlmem_rtree_check(root, mcmp), (long)n);
+		if (n < 50 || op % 17 == 0)
+			check_maxv(root);
+	}
+	check_maxv(root);
+}
+
+/* The repair stops early: O(1) augment calls per operation on average. */
+static void aug_repair_stops_when_nothing_changes(void **state)
+{
+	enum { N = 8192 };
+	static struct mitem items[N];
+	struct vtlmem_rtree_node *root = NULL;
+	unsigned seed = 4242;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		items[i].key = (uint64_t)rand_r(&seed);
+		items[i].val = (uint64_t)rand_r(&seed) % 1000;
+		vtlmem_rtree_insert_aug(&root, &items[i].link, mcmp, maxv_augment);
+	}
+	check_maxv(root);
+	augments = 0;
+	for (i = 0; i < N; i += 2)
+		vtlmem_rtree_erase_aug(&root, &items[i].link, maxv_augment);
+	for (i = 0; i < N; i += 2)
+		vtlmem_rtree_insert_aug(&root, &items[i].link, mcmp, maxv_augment);
+	check_maxv(root);
+	/*
+	 * N operations. A walk to the root would cost >= height - 1 >= 13
+	 * calls each; stopping early costs < 6 on average (about 4.4 here).
+	 */
+	assert_true(vtlmem_rtree_height(root) >= 14);
+	assert_true(augments < 6ul * N);
+}
+
+/* Without augmentation the repair stops once a height is unchanged. */
+static void plain_tree_repair_stops_on_unchanged_height(void **state)
+{
+	enum { N = 8192 };
+	static struct item items[N];
+	struct vtlmem_rtree_node *root = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		items[i].key = i;
+		vtlmem_rtree_insert(&root, &items[i].link, cmp, NULL);
+	}
+	assert_int_equal(vtlmem_rtree_check(root, cmp), N);
+	for (i = 0; i < N; i += 3)
+		vtlmem_rtree_erase(&root, &items[i].link, NULL);
+	assert_int_equal(vtlmem_rtree_check(root, cmp), N - (N + 2) / 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +442,9 @@ int main(void)
 		cmocka_unit_test(random_inserts_and_erases_match_sorted_array),
 		cmocka_unit_test(update_runs_only_on_the_changed_path),
 		cmocka_unit_test(check_reports_broken_height_parent_and_order),
+		cmocka_unit_test(aug_random_operations_keep_max_exact),
+		cmocka_unit_test(aug_repair_stops_when_nothing_changes),
+		cmocka_unit_test(plain_tree_repair_stops_on_unchanged_height),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
