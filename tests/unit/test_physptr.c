@@ -1318,6 +1318,28 @@ static void round_trips_through_slots_and_windows_every_size_every_offset(void *
 	finish();
 }
 
+static void map_persistent_is_refused_for_a_contiguous_handle_beyond_the_stack_array(void **state)
+{
+	struct vtlmem_physptr_attr a = attr(1, VTLMEM_PROT_RO, 0);
+	struct vtlmem_physptr h;
+	struct vtl0env_snap s0, s1;
+	uint8_t b;
+
+	(void)state;
+	start();
+	assert_int_equal(vtlmem_physptr_create_contig(&h, &E->rt, E->vm, vtlmem_pa(vtl0env_pa(600)),
+						      (VTLMEM_PHYSPTR_WINDOW_PAGES + 1) * PG, &a), 0);
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_physptr_map_persistent(&h), -VTLMEM_E2BIG);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	/* accesses still map per access */
+	assert_int_equal(vtlmem_physptr_read(&h, VTLMEM_PHYSPTR_WINDOW_PAGES * PG, &b, NULL), 0);
+	assert_int_equal(vtlmem_physptr_destroy(&h), 0);
+	assert_false(reserved(vtl0env_pa(600), PG, VTLMEM_RES_SHARED));
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1348,6 +1370,7 @@ int main(void)
 		cmocka_unit_test(allocation_failure_at_every_point_changes_nothing),
 		cmocka_unit_test(accesses_fail_with_enospc_while_this_cpus_slots_are_taken),
 		cmocka_unit_test(a_long_page_array_is_referenced_and_checked_against_the_reservation),
+		cmocka_unit_test(map_persistent_is_refused_for_a_contiguous_handle_beyond_the_stack_array),
 	};
 	const struct CMUnitTest full[] = {
 		cmocka_unit_test(round_trips_through_slots_and_windows_every_size_every_offset),

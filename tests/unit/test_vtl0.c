@@ -448,6 +448,61 @@ static void steady_state_calls_allocate_nothing(void **state)
 	finish();
 }
 
+static int count_pages(void *arg, size_t index, vtlmem_paddr_t page, const void *entries,
+		       uint32_t count)
+{
+	(void)index;
+	(void)page;
+	(void)entries;
+	(void)count;
+	++*(size_t *)arg;
+	return 0;
+}
+
+static void calls_fail_with_enospc_while_this_cpus_slots_are_taken(void **state)
+{
+	vtlmem_paddr_t mine[4], pg[1] = { vtl0env_page(151) };
+	struct vtlmem_range r = { vtl0env_page(160), 4 * PG };
+	struct vtlmem_chain_hdr ch = { .next = 0, .count = 0, .flags = 0 };
+	uint64_t visited[2], v = 0;
+	uint8_t b[8] = { 0 }, ents[64];
+	struct vtlmem_chain_walk w = {
+		.entry_size = 8, .max_pages = 2, .visited = visited, .buf = ents,
+		.buf_size = sizeof(ents), .fn = count_pages,
+	};
+	struct vtl0env_snap s0, s1;
+	struct vtlmem_slot s;
+	vtlmem_resv_t res;
+	size_t done = 5, seen = 0;
+	unsigned i;
+
+	(void)state;
+	start();
+	w.arg = &seen;
+	memcpy(vtl0env_dm(E, vtl0env_pa(152)), &ch, sizeof(ch));
+	for (i = 0; i < 4; i++)
+		mine[i] = vtl0env_page(160 + i);
+	assert_int_equal(vtlmem_reserve(&E->rt, &r, 1, VTLMEM_RES_SHARED, &res, NULL), 0);
+	assert_int_equal(vtlmem_slot_map(E->vm, mine, 4, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, res, &s), 0);
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(150), b, 8, &done), -VTLMEM_ENOSPC);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtl0env_page(150), b, 8, NULL), -VTLMEM_ENOSPC);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 1, 8, b, 8, NULL), -VTLMEM_ENOSPC);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtl0env_page(150), 8, &v), -VTLMEM_ENOSPC);
+	assert_int_equal(vtlmem_vtl0_store(CTX, vtl0env_page(150), 8, 1), -VTLMEM_ENOSPC);
+	assert_int_equal(vtlmem_vtl0_chain_walk(CTX, vtl0env_page(152), &w, &done), -VTLMEM_ENOSPC);
+	assert_int_equal(done, 0);
+	assert_int_equal(seen, 0);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_same_state(&s0, &s1));
+	assert_int_equal(vtlmem_slot_unmap(E->vm, &s), 0);
+	assert_int_equal(vtlmem_release(&E->rt, res), 0);
+	assert_int_equal(vtlmem_vtl0_chain_walk(CTX, vtl0env_page(152), &w, &done), 0);
+	assert_int_equal(seen, 1);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +517,7 @@ int main(void)
 		cmocka_unit_test(fields_are_loaded_and_stored_whole),
 		cmocka_unit_test(a_fault_mid_copy_reports_the_exact_count_and_releases_everything),
 		cmocka_unit_test(steady_state_calls_allocate_nothing),
+		cmocka_unit_test(calls_fail_with_enospc_while_this_cpus_slots_are_taken),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -360,6 +360,29 @@ static void a_copied_ring_and_bad_arguments_are_refused(void **state)
 	finish();
 }
 
+static void a_fini_that_cannot_flush_keeps_the_ring_live(void **state)
+{
+	vtlmem_paddr_t pg[1] = { vtl0env_page(95) };
+	struct vtlmem_ring ring;
+
+	(void)state;
+	start();
+	assert_int_equal(vtlmem_ring_init(&ring, CTX, pg, 1, 100), 0);
+	/* the deferred release cannot be recorded, and the purge tried instead fails */
+	E->hp.fail_alloc_at = 1;
+	E->hp.fail_shootdowns = 1;
+	assert_int_equal(vtlmem_ring_fini(&ring), -VTLMEM_EIO);
+	assert_true(vtlmem_is_reserved(&E->rt, vtl0env_page(95), PG, VTLMEM_RES_EXCLUSIVE));
+	/* still live: writes work (mapping per access now) */
+	assert_int_equal(vtlmem_ring_write(&ring, "xy", 2, NULL), 0);
+	assert_memory_equal(vtl0env_dm(E, vtl0env_pa(95) + HDR), "xy", 2);
+	assert_int_equal(hdr_field(pg, 0), 2);
+	assert_int_equal(vtlmem_ring_fini(&ring), 0);
+	assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	assert_false(vtlmem_is_reserved(&E->rt, vtl0env_page(95), PG, VTLMEM_RES_SHARED));
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +396,7 @@ int main(void)
 		cmocka_unit_test(the_head_is_vtl1s_own_and_vtl0_scribbles_are_overwritten),
 		cmocka_unit_test(a_faulting_write_publishes_nothing),
 		cmocka_unit_test(a_copied_ring_and_bad_arguments_are_refused),
+		cmocka_unit_test(a_fini_that_cannot_flush_keeps_the_ring_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
