@@ -12,8 +12,9 @@
  * Method: the libc routines are called through volatile function pointers
  * (not inlined or turned into moves), and so is vtlmem, so both pay the same
  * indirect call. Each measurement is a loop of calls on the same buffers
- * (warm cache; 1 MiB is about the L2 size here) lasting ~2 ms; the two
- * routines alternate, 15 rounds, and the medians are compared. "aligned":
+ * (warm cache; 1 MiB is about the L2 size here) lasting ~0.25 ms (short,
+ * so that most rounds run without being preempted on a busy machine); the
+ * two routines alternate, 61 rounds, and the medians are compared. "aligned":
  * source and destination page-aligned (separate mappings); "misaligned":
  * source + 3, destination + 5 bytes.
  */
@@ -26,7 +27,7 @@
 #include <vtlmem/copy.h>
 #include "fault.h"
 
-#define ROUNDS 15
+#define ROUNDS 61
 #define MAX_SIZE (1u << 20)
 
 static void *(*volatile libc_copy)(void *, const void *, size_t) = memcpy;
@@ -95,12 +96,12 @@ struct result {
 static struct result measure(int op, uint8_t *dst, const uint8_t *src, size_t n)
 {
 	double tv[ROUNDS], tl[ROUNDS];
-	long iters = (long)(2e6 / (2.0 + (double)n / 16.0));   /* ~2 ms */
+	long iters = (long)(1.25e5 / (2.0 + (double)n / 16.0));  /* ~0.25 ms */
 	struct result r;
 	int i;
 
-	if (iters < 16)
-		iters = 16;
+	if (iters < 4)
+		iters = 4;
 	run(op, dst, src, n, iters);             /* warm up both */
 	run(op + 1, dst, src, n, iters);
 	for (i = 0; i < ROUNDS; i++) {
@@ -166,7 +167,7 @@ int main(void)
 
 	memset(sbuf, 0x11, MAX_SIZE + 4096);
 	memset(dbuf, 0x22, MAX_SIZE + 4096);
-	printf("bench_copy: median of %d rounds of ~2 ms; time x = vtlmem/libc time "
+	printf("bench_copy: median of %d rounds of ~0.25 ms; time x = vtlmem/libc time "
 	       "per call, thr x = throughput ratio (libc time / vtlmem time)\n", ROUNDS);
 	table("vtlmem_copy vs memcpy", 0, main_sizes, dbuf, sbuf);
 	table("vtlmem_fill vs memset", 2, main_sizes, dbuf, sbuf);
