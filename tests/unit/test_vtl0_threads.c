@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VTL0 calls and physical pointers from several simulated CPUs at once
+ * (one thread per CPU), through the MMU mirror. Built plain, with ASan and
+ * with TSan. The library's locks use the platform lock ops, pthread mutexes
+ * here: the library's own ticket spinlock in user space, with more runnable
+ * threads than host CPUs, convoys behind descheduled ticket holders (a
+ * kernel holds it with preemption off, which user space cannot do).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <cmocka.h>
+
+#include <vtlmem/vtl0.h>
+#include "vtl0env.h"
+
+#define PG VTLMEM_PAGE_SIZE
+#define NTHREADS 4
+#define ITERS 300
+
+static struct vtl0env env;
+#define E (&env)
+#define CTX (&env.ctx)
+
+struct worker {
+	unsigned id;
+	unsigned errors;
+	unsigned ok, busy;
+	pthread_t t;
+};
+
+static pthread_mutex_t mutexes[8] = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+};
+static unsigned nmutexes;
+
+static void m_init(void *ctx, struct vtlmem_lock *l)
+{
+	(void)ctx;
+	if (nmutexes == 8)
+		abort();
+	l->plat = &mutexes[nmutexes++];
+}
+
+static void m_lock(void *ctx, struct vtlmem_lock *l)
+{
+	(void)ctx;
+	pthread_mutex_lock(l->plat);
+}
+
+static void m_unlock(void *ctx, struct vtlmem_lock *l)
+{
+	(void)ctx;
+	pthread_mutex_unlock(l->plat);
+}
+
+/*
+ * The TLB op: only the mirror's hook (these tests read no TLB counters or
+ * log, which hostplat's own op keeps for single-threaded tests).
+ */
+static void tlb_mirror_only(void *ctx, uintptr_t va, uint64_t npages)
+{
+	struct hostplat *hp = ctx;
+
+	if (hp->on_tlb_local)
+		hp->on_tlb_local(hp, va, npages);
+}
+
+static void mutex_locks(struct vtlmem_platform *ops)
+{
+	ops->lock_init = m_init;
+	ops->lock = m_lock;
+	ops->unlock = m_unlock;
+	ops->tlb_local = tlb_mirror_only;
+}
+
+static void start(void)
+{
+	nmutexes = 0;
+	vtl0env_init_with(E, 4, mutex_locks);
+}
+
+static void finish(void)
+{
+	assert_int_equal(vtl0env_fini(E), 0);
+}
+
+static void run_workers(struct worker *w, void *(*fn)(void *))
+{
+	unsigned i;
+
+	for (i = 0; i < NTHREADS; i++) {
+		w[i].id = i;
+		w[i].errors = w[i].ok = w[i].busy = 0;
+		assert_int_equal(pthread_create(&w[i].t, NULL, fn, &w[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++)
+		assert_int_equal(pthread_join(w[i].t, NULL), 0);
+}
+
+/* The shared region every thread reads: 3 pages of a fixed pattern. */
+#define SHARED_PAGE 100
+
+static uint8_t shared_byte(size_t i)
+{
+	return (uint8_t)(i * 11 + 3);
+}
+
+static void *copier(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t mine = vtl0env_pa(200 + 8 * w->id) + 100;
+	uint8_t in[3 * PG], out[3 * PG];
+	size_t done, i, k;
+
+	hostplat_set_cpu(w->id);
+	for (k = 0; k < ITERS; k++) {
+		for (i = 0; i < sizeof(in); i++)
+			in[i] = (uint8_t)(i + k + w->id * 7);
+		if (vtlmem_vtl0_write(CTX, vtlmem_pa(mine), in, sizeof(in), &done) ||
+		    done != sizeof(in))
+			w->errors++;
+		memset(out, 0, sizeof(out));
+		if (vtlmem_vtl0_read(CTX, vtlmem_pa(mine), out, sizeof(out), &done) ||
+		    memcmp(in, out, sizeof(in)))
+			w->errors++;
+		if (vtlmem_vtl0_read(CTX, vtlmem_pa(vtl0env_pa(SHARED_PAGE) + 7), out, 2 * PG,
+				     &done))
+			w->errors++;
+		for (i = 0; i < 2 * PG; i++)
+			if (out[i] != shared_byte(i + 7))
+				break;
+		if (i != 2 * PG)
+			w->errors++;
+	}
+	return NULL;
+}
+
+static void copies_from_every_cpu_at_once_are_exact(void **state)
+{
+	struct worker w[NTHREADS];
+	struct vtl0env_snap s;
+	size_t i;
+
+	(void)state;
+	start();
+	for (i = 0; i < 3 * PG; i++)
+		vtl0env_dm(E, vtl0env_pa(SHARED_PAGE))[i] = shared_byte(i);
+	run_workers(w, copier);
+	for (i = 0; i < NTHREADS; i++)
+		assert_int_equal(w[i].errors, 0);
+	vtl0env_snap(E, &s);
+	assert_int_equal(s.rt.handles, 0);
+	assert_int_equal(s.preempt_offs, s.preempt_ons);
+	assert_int_equal(s.vm.maps, 0);
+	finish();
+}
+
+/* Two writers of one page: each call either wins the page or gets -EBUSY. */
+static void *contender(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t b[64];
+	size_t done;
+	unsigned k;
+	int ret;
+
+	hostplat_set_cpu(w->id);
+	memset(b, (int)w->id + 1, sizeof(b));
+	for (k = 0; k < ITERS * 4; k++) {
+		ret = vtlmem_vtl0_write(CTX, vtlmem_pa(vtl0env_pa(300) + 2000), b, sizeof(b), &done);
+		if (ret == 0 && done == sizeof(b))
+			w->ok++;
+		else if (ret == -VTLMEM_EBUSY && done == 0)
+			w->busy++;
+		else
+			w->errors++;
+	}
+	return NULL;
+}
+
+static void concurrent_writers_of_one_page_win_or_get_ebusy(void **state)
+{
+	struct worker w[NTHREADS];
+	unsigned i, ok = 0;
+	uint8_t v;
+
+	(void)state;
+	start();
+	run_workers(w, contender);
+	for (i = 0; i < NTHREADS; i++) {
+		assert_int_equal(w[i].errors, 0);
+		assert_int_equal(w[i].ok + w[i].busy, ITERS * 4);
+		ok += w[i].ok;
+	}
+	assert_true(ok > 0);
+	/* the page holds one writer's bytes, whole */
+	v = vtl0env_dm(E, vtl0env_pa(300) + 2000)[0];
+	assert_true(v >= 1 && v <= NTHREADS);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(vtl0env_dm(E, vtl0env_pa(300) + 2000)[i], v);
+	assert_false(vtlmem_is_reserved(&E->rt, vtl0env_page(300), PG, VTLMEM_RES_SHARED));
+	finish();
+}
+
+/* Ring records: 16 bytes, "R", thread id, 32-bit sequence, filler. */
+struct rec {
+	uint8_t tag;
+	uint8_t thread;
+	uint8_t pad[2];
+	uint32_t seq;
+	uint64_t check;
+};
+
+static struct vtlmem_ring ring;
+#define RECS 40                       /* ring size in records */
+
+static void *ring_writer(void *arg)
+{
+	struct worker *w = arg;
+	struct rec r;
+	size_t done;
+	uint32_t k;
+
+	hostplat_set_cpu(w->id);
+	for (k = 0; k < ITERS; k++) {
+		r.tag = 'R';
+		r.thread = (uint8_t)w->id;
+		r.pad[0] = r.pad[1] = 0;
+		r.seq = k;
+		r.check = ((uint64_t)w->id << 32 | k) * 0x9e3779b97f4a7c15ull;
+		if (vtlmem_ring_write(&ring, &r, sizeof(r), &done) || done != sizeof(r))
+			w->errors++;
+	}
+	return NULL;
+}
+
+static void ring_writers_on_every_cpu_append_whole_records(void **state)
+{
+	vtlmem_paddr_t pg[1] = { vtl0env_page(400) };
+	struct worker w[NTHREADS];
+	struct rec recs[RECS];
+	uint64_t head, first;
+	int64_t last[NTHREADS];
+	unsigned i;
+
+	(void)state;
+	start();
+	assert_int_equal(vtlmem_ring_init(&ring, CTX, pg, 1, RECS * sizeof(struct rec)), 0);
+	run_workers(w, ring_writer);
+	for (i = 0; i < NTHREADS; i++)
+		assert_int_equal(w[i].errors, 0);
+	head = (uint64_t)NTHREADS * ITERS * sizeof(struct rec);
+	assert_int_equal(vtlmem_ring_head(&ring), head);
+	memcpy(&first, vtl0env_dm(E, vtl0env_pa(400)), 8);
+	assert_int_equal(first, head);
+	/* the last RECS records, oldest first, are whole and in per-thread order */
+	memcpy(recs, vtl0env_dm(E, vtl0env_pa(400) + VTLMEM_RING_HDR_SIZE), sizeof(recs));
+	for (i = 0; i < NTHREADS; i++)
+		last[i] = -1;
+	for (i = 0; i < RECS; i++) {
+		/* head is a multiple of the ring size here: slot 0 is the oldest */
+		struct rec *r = &recs[i];
+
+		assert_int_equal(r->tag, 'R');
+		assert_true(r->thread < NTHREADS);
+		assert_int_equal(r->check, ((uint64_t)r->thread << 32 | r->seq) *
+					   0x9e3779b97f4a7c15ull);
+		assert_true((int64_t)r->seq > last[r->thread]);
+		last[r->thread] = r->seq;
+	}
+	assert_int_equal(vtlmem_ring_fini(&ring), 0);
+	assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	finish();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(copies_from_every_cpu_at_once_are_exact),
+		cmocka_unit_test(concurrent_writers_of_one_page_win_or_get_ebusy),
+		cmocka_unit_test(ring_writers_on_every_cpu_append_whole_records),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
