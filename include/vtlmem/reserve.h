@@ -9,7 +9,11 @@
  *
  * Lock order: the table's lock is a leaf. The vmap manager may call into the
  * table while holding its own locks (vmap lock -> reservation lock); the
- * table never calls back into the vmap manager.
+ * table never calls back into the vmap manager, and calls no platform op
+ * while holding its lock: the ownership op runs before the lock is taken,
+ * alloc/free with it dropped. Only the caller's own iterate/dump callbacks
+ * run under it. The lock is held for O(k log N) work per call (k ranges, at
+ * most VTLMEM_RESV_MAX_RANGES), never across a wait.
  */
 #ifndef VTLMEM_RESERVE_H
 #define VTLMEM_RESERVE_H
