@@ -30,6 +30,12 @@ Q :=
 else
 Q := @
 endif
+# QE: print the short "  CC  file" lines (not with V=1, not with make -s).
+ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+QE :=
+else
+QE := $(Q)
+endif
 
 ifeq ($(ARCH),x86_64)
 ARCH_KFLAGS := -mcmodel=kernel -mno-red-zone -mgeneral-regs-only
@@ -77,16 +83,16 @@ lib: $(LIB)
 
 $(O)/kernel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(if $(Q),@echo "  CC      $@")
+	$(if $(QE),@echo "  CC      $@")
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(O)/kernel/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(if $(Q),@echo "  AS      $@")
+	$(if $(QE),@echo "  AS      $@")
 	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
 $(LIB): $(KOBJS)
-	$(if $(Q),@echo "  AR      $@")
+	$(if $(QE),@echo "  AR      $@")
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # Host flavours: host (plain), asan (ASan+UBSan), tsan, bench (plain -O2).
@@ -96,22 +102,22 @@ $(1)_COBJS := $$(call objs,$(1),$$(COMMON_SRCS))
 
 $(O)/$(1)/src/%.o: src/%.c
 	@mkdir -p $$(dir $$@)
-	$$(if $$(Q),@echo "  HOSTCC  $$@")
+	$$(if $$(QE),@echo "  HOSTCC  $$@")
 	$$(Q)$$(CC) $$(HBASE) $$(HLIBFLAGS) $$(SAN_$(1)) -c $$< -o $$@
 
 $(O)/$(1)/arch/%.o: arch/%.c
 	@mkdir -p $$(dir $$@)
-	$$(if $$(Q),@echo "  HOSTCC  $$@")
+	$$(if $$(QE),@echo "  HOSTCC  $$@")
 	$$(Q)$$(CC) $$(HBASE) $$(HLIBFLAGS) $$(SAN_$(1)) -c $$< -o $$@
 
 $(O)/$(1)/arch/%.o: arch/%.S
 	@mkdir -p $$(dir $$@)
-	$$(if $$(Q),@echo "  HOSTAS  $$@")
+	$$(if $$(QE),@echo "  HOSTAS  $$@")
 	$$(Q)$$(CC) $$(HBASE) -D__ASSEMBLY__ -c $$< -o $$@
 
 $(O)/$(1)/tests/%.o: tests/%.c
 	@mkdir -p $$(dir $$@)
-	$$(if $$(Q),@echo "  HOSTCC  $$@")
+	$$(if $$(QE),@echo "  HOSTCC  $$@")
 	$$(Q)$$(CC) $$(HBASE) $$(HTESTFLAGS) $$(SAN_$(1)) -c $$< -o $$@
 
 $(O)/$(1)/libvtlmem.a: $$($(1)_LOBJS)
@@ -119,12 +125,12 @@ $(O)/$(1)/libvtlmem.a: $$($(1)_LOBJS)
 
 $(O)/$(1)/bin/%: $(O)/$(1)/tests/unit/%.o $$($(1)_COBJS) $(O)/$(1)/libvtlmem.a
 	@mkdir -p $$(dir $$@)
-	$$(if $$(Q),@echo "  LD      $$@")
+	$$(if $$(QE),@echo "  LD      $$@")
 	$$(Q)$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(TEST_LIBS)
 
 $(O)/$(1)/bin/%: $(O)/$(1)/tests/bench/%.o $$($(1)_COBJS) $(O)/$(1)/libvtlmem.a
 	@mkdir -p $$(dir $$@)
-	$$(if $$(Q),@echo "  LD      $$@")
+	$$(if $$(QE),@echo "  LD      $$@")
 	$$(Q)$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(TEST_LIBS)
 endef
 $(foreach f,host asan tsan bench,$(eval $(call host_flavour,$(f))))

@@ -36,17 +36,17 @@ BOOT_DEMOKERNEL := $(BOOT_OUT)/demokernel.elf
 
 $(BOOT_OUT)/%.o: $(BOOT_DIR)/%.c
 	@mkdir -p $(dir $@)
-	$(if $(Q),@echo "  CC      $@")
+	$(if $(QE),@echo "  CC      $@")
 	$(Q)$(CC) $(BOOT_CFLAGS) -c $< -o $@
 
 $(BOOT_OUT)/%.o: $(BOOT_DIR)/%.S
 	@mkdir -p $(dir $@)
-	$(if $(Q),@echo "  AS      $@")
+	$(if $(QE),@echo "  AS      $@")
 	$(Q)$(CC) $(BOOT_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
 # Link, then check that the file layout is what the multiboot loader needs.
 define boot_link
-	$(if $(Q),@echo "  LD      $@")
+	$(if $(QE),@echo "  LD      $@")
 	$(Q)$(CC) $(BOOT_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB)
 	$(Q)$(BOOT_DIR)/check-layout $@
 endef
