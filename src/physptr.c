@@ -302,44 +302,58 @@ static size_t copy_at(uintptr_t va, uint8_t *buf, size_t n, bool write)
 }
 
 /*
- * Copy n bytes at byte in of the np pages from page index first, through
- * one mapping made for this copy: a per-CPU slot or a window mapping.
- * *copied = bytes copied. Returns 0, -EFAULT, or the mapping's error.
+ * Copy n bytes at byte in of the np (<= SLOT_PAGES) pages from page index
+ * first through a per-CPU slot. *copied = bytes copied. Returns 0,
+ * -EFAULT, or the slot's error.
  */
-static int copy_mapped(struct vtlmem_physptr *h, size_t first, size_t np, uint64_t in,
-		       uint8_t *buf, size_t n, bool write, bool slot, size_t *copied)
+static int copy_slot(struct vtlmem_physptr *h, size_t first, size_t np, uint64_t in,
+		     uint8_t *buf, size_t n, bool write, size_t *copied)
+{
+	vtlmem_paddr_t tmp[VTLMEM_PHYSPTR_SLOT_PAGES];
+	struct vtlmem_slot s;
+	size_t left;
+	int ret;
+
+	*copied = 0;
+	ret = vtlmem_slot_map(h->vm, pages_at(h, first, np, tmp), np,
+			      write ? VTLMEM_PROT_RW : VTLMEM_PROT_RO, h->cache, h->resv, &s);
+	if (ret)
+		return ret;
+	left = copy_at(vtlmem_va_val(s.va) + in, buf, n, write);
+	ret = vtlmem_slot_unmap(h->vm, &s);
+	*copied = n - left;
+	return left ? -VTLMEM_EFAULT : ret;
+}
+
+/*
+ * The same through a window mapping of np pages (kept out of the slot
+ * path: its page array is the large stack user). Marks h quarantined once
+ * the mapping is unmapped.
+ */
+static __attribute__((noinline)) int copy_window(struct vtlmem_physptr *h, size_t first,
+						 size_t np, uint64_t in, uint8_t *buf, size_t n,
+						 bool write, size_t *copied)
 {
 	vtlmem_paddr_t tmp[VTLMEM_PHYSPTR_WINDOW_PAGES];
-	enum vtlmem_prot prot = write ? VTLMEM_PROT_RW : VTLMEM_PROT_RO;
-	const vtlmem_paddr_t *pages = pages_at(h, first, np, tmp);
 	struct vtlmem_map_req req;
 	struct vtlmem_mapping *m;
-	struct vtlmem_slot s;
 	vtlmem_vaddr_t va;
 	size_t left;
 	int ret;
 
 	*copied = 0;
-	if (slot) {
-		ret = vtlmem_slot_map(h->vm, pages, np, prot, h->cache, h->resv, &s);
-		if (ret)
-			return ret;
-		left = copy_at(vtlmem_va_val(s.va) + in, buf, n, write);
-		ret = vtlmem_slot_unmap(h->vm, &s);
-	} else {
-		req.pages = pages;
-		req.npages = np;
-		req.prot = prot;
-		req.cache = h->cache;
-		req.flags = 0;
-		req.held = h->resv;
-		ret = vtlmem_vmap_map(h->vm, &req, &m, &va);
-		if (ret)
-			return ret;
-		left = copy_at(vtlmem_va_val(va) + in, buf, n, write);
-		ret = vtlmem_vmap_unmap(h->vm, m);
-		__atomic_store_n(&h->quarantined, 1, __ATOMIC_RELAXED);
-	}
+	req.pages = pages_at(h, first, np, tmp);
+	req.npages = np;
+	req.prot = write ? VTLMEM_PROT_RW : VTLMEM_PROT_RO;
+	req.cache = h->cache;
+	req.flags = 0;
+	req.held = h->resv;
+	ret = vtlmem_vmap_map(h->vm, &req, &m, &va);
+	if (ret)
+		return ret;
+	left = copy_at(vtlmem_va_val(va) + in, buf, n, write);
+	ret = vtlmem_vmap_unmap(h->vm, m);
+	__atomic_store_n(&h->quarantined, 1, __ATOMIC_RELAXED);
 	*copied = n - left;
 	return left ? -VTLMEM_EFAULT : ret;
 }
@@ -370,7 +384,10 @@ static int copy_chunks(struct vtlmem_physptr *h, uint64_t pos, uint8_t *buf, siz
 		n = np * PG - in;
 		if (n > len)
 			n = len;
-		ret = copy_mapped(h, pos >> SHIFT, np, in, buf, n, write, slot, &copied);
+		if (slot)
+			ret = copy_slot(h, pos >> SHIFT, np, in, buf, n, write, &copied);
+		else
+			ret = copy_window(h, pos >> SHIFT, np, in, buf, n, write, &copied);
 		*done += copied;
 		if (ret)
 			return ret;
