@@ -14,14 +14,14 @@
  *
  * Why slots and not one window mapping for long ranges (measured with
  * tests/bench/bench_vtl0.c and callgrind, 64 KiB read): slots 2 pages at a
- * time cost ~8600 library instructions, 16 local invalidations, 0
+ * time cost ~7200 library instructions, 16 local invalidations, 0
  * allocations and 0 remote shootdowns per call; one window mapping costs
- * ~3800 instructions and 16 local invalidations, but 1 allocation per call
+ * ~3300 instructions and 16 local invalidations, but 1 allocation per call
  * (the deferred reservation release) and one remote shootdown (an IPI to
  * every CPU) per 32 calls, and it spends window VA the quarantine must
  * purge. The calls keep the no-allocation, no-IPI path; a caller that
  * copies the same long buffer often should hold a physical pointer with a
- * persistent mapping instead (about 64 instructions per access).
+ * persistent mapping instead (about 70 instructions per access).
  *
  * Everything read from VTL0 is hostile: lengths, counts and addresses found
  * in VTL0 memory are read once (single-copy-atomic) and bounds-checked
