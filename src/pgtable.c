@@ -53,6 +53,20 @@ static void store(uint64_t *e, uint64_t v)
 	__atomic_store_n(e, v, __ATOMIC_RELAXED);
 }
 
+/* Record a level-1 table and give it an empty shadow. */
+static int dir_init(struct pgt *t, struct pgt_dir *d, uint64_t *table)
+{
+	unsigned i;
+
+	d->table = table;
+	d->leaf = t->p->alloc(t->p->ctx, ARCH_PT_ENTRIES * sizeof(*d->leaf));
+	if (!d->leaf)
+		return -VTLMEM_ENOMEM;
+	for (i = 0; i < ARCH_PT_ENTRIES; i++)
+		d->leaf[i] = NULL;
+	return 0;
+}
+
 /*
  * Fill `table` (level `level`) with child tables covering [lo, last],
  * recursively down to level 1, whose tables are recorded in dirs.
@@ -63,10 +77,8 @@ static int build(struct pgt *t, uint64_t *table, unsigned level, uintptr_t lo, u
 	uint64_t *child, pa;
 	int ret;
 
-	if (level == 1) {
-		t->dirs[(lo - t->dirs_base) >> t->dir_shift] = table;
-		return 0;
-	}
+	if (level == 1)
+		return dir_init(t, &t->dirs[(lo - t->dirs_base) >> t->dir_shift], table);
 	for (;;) {
 		elast = span_last(a, level);
 		if (elast > last)
@@ -98,6 +110,12 @@ static void free_subtree(struct pgt *t, uint64_t *table, uint64_t pa, unsigned l
 
 static void free_arrays(struct pgt *t)
 {
+	size_t k;
+
+	for (k = 0; t->dirs && k < t->ndirs; k++)
+		if (t->dirs[k].leaf)
+			t->p->free(t->p->ctx, t->dirs[k].leaf,
+				   ARCH_PT_ENTRIES * sizeof(*t->dirs[k].leaf));
 	if (t->top)
 		t->p->free(t->p->ctx, t->top, t->ntop * sizeof(*t->top));
 	if (t->dirs)
@@ -127,8 +145,10 @@ static int alloc_arrays(struct pgt *t, uintptr_t last)
 	t->dirs = t->p->alloc(t->p->ctx, t->ndirs * sizeof(*t->dirs));
 	for (k = 0; t->top && k < t->ntop; k++)
 		t->top[k].table = NULL;
-	for (k = 0; t->dirs && k < t->ndirs; k++)
-		t->dirs[k] = NULL;
+	for (k = 0; t->dirs && k < t->ndirs; k++) {
+		t->dirs[k].table = NULL;
+		t->dirs[k].leaf = NULL;
+	}
 	return t->top && t->dirs ? 0 : -VTLMEM_ENOMEM;
 }
 
@@ -182,19 +202,16 @@ int pgt_init(struct pgt *t, const struct vtlmem_platform *p, uintptr_t base, uin
 	return ret;
 }
 
-/* The dir entry that points at va's leaf table. */
-static uint64_t *dir_entry(const struct pgt *t, uintptr_t va)
+static const struct pgt_dir *dir_of(const struct pgt *t, uintptr_t va)
 {
-	uint64_t *dir = t->dirs[(va - t->dirs_base) >> t->dir_shift];
-
-	return &dir[(va >> t->leaf_shift) & IDX_MASK];
+	return &t->dirs[(va - t->dirs_base) >> t->dir_shift];
 }
 
+/* va's leaf table (direct-map address), from the shadow; NULL if none. */
 static uint64_t *leaf_table(const struct pgt *t, uintptr_t va)
 {
-	uint64_t e = load(dir_entry(t, va));
-
-	return arch_pte_present(e) ? entry_table(t, e) : NULL;
+	return __atomic_load_n(&dir_of(t, va)->leaf[(va >> t->leaf_shift) & IDX_MASK],
+			       __ATOMIC_RELAXED);
 }
 
 /* Number of leaf tables [va, va + npages pages) touches. */
@@ -218,7 +235,7 @@ size_t pgt_missing(const struct pgt *t, uintptr_t va, uint64_t npages)
 	size_t missing = 0;
 
 	for (k = 0; k < n; k++)
-		missing += !arch_pte_present(load(dir_entry(t, leaf_va(t, va, k))));
+		missing += !leaf_table(t, leaf_va(t, va, k));
 	return missing;
 }
 
@@ -268,15 +285,20 @@ static uint64_t *spare_pop(struct pgt_spare *s, uint64_t *pa)
 
 void pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s)
 {
-	uint64_t k, n = leaf_count(t, va, npages), pa;
-	uint64_t *de;
+	uint64_t k, n = leaf_count(t, va, npages), pa, *leaf;
+	const struct pgt_dir *d;
+	uintptr_t lva;
+	unsigned i;
 
 	for (k = 0; k < n && s->head; k++) {
-		de = dir_entry(t, leaf_va(t, va, k));
-		if (arch_pte_present(load(de)))
+		lva = leaf_va(t, va, k);
+		if (leaf_table(t, lva))
 			continue;
-		spare_pop(s, &pa);
-		store(de, arch_pte_table(pa));
+		d = dir_of(t, lva);
+		i = (lva >> t->leaf_shift) & IDX_MASK;
+		leaf = spare_pop(s, &pa);
+		store(&d->table[i], arch_pte_table(pa));
+		__atomic_store_n(&d->leaf[i], leaf, __ATOMIC_RELAXED);
 	}
 }
 

@@ -14,6 +14,10 @@
  *   - every intermediate table down to level 1 ("dirs"), created with the
  *     top tables at init, so the window never grows an upper-level table
  *     later and no root needs updating after init;
+ *   - a software shadow per dir: the direct-map address of each leaf
+ *     table it points at (NULL: none yet), so the hot paths find a leaf
+ *     table with one load, without walking or translating (the hardware
+ *     entries stay the MMU's truth; the shadow is written with them);
  *   - leaf (level-0) tables, created on demand (or at init by
  *     pgt_populate) and kept until pgt_fini: an emptied leaf table is not
  *     freed, so no paging-structure cache ever holds a pointer to a table
@@ -37,6 +41,12 @@
 
 #include <vtlmem/platform.h>
 
+/* A level-1 table and the shadow of the leaf tables its entries point at. */
+struct pgt_dir {
+	uint64_t *table;
+	uint64_t **leaf;          /* ARCH_PT_ENTRIES direct-map addresses      */
+};
+
 struct pgt_top {
 	unsigned index;      /* entry index in the root table             */
 	uint64_t *table;     /* the table that entry points at            */
@@ -53,7 +63,7 @@ struct pgt {
 	uint64_t addr_mask;       /* physical-address bits of an entry        */
 	struct pgt_top *top;
 	size_t ntop;
-	uint64_t **dirs;          /* level-1 tables, from dirs_base upwards   */
+	struct pgt_dir *dirs;     /* level-1 tables, from dirs_base upwards   */
 	size_t ndirs;
 	uintptr_t dirs_base;
 	uint64_t pages;           /* table pages held (spares included)       */

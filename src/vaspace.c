@@ -208,6 +208,11 @@ static int free_alone(struct vas *v, uint64_t start, uint64_t len)
 
 int vas_free(struct vas *v, uint64_t start, uint64_t len)
 {
+	return vas_free_many(v, start, len, 1);
+}
+
+int vas_free_many(struct vas *v, uint64_t start, uint64_t len, uint64_t count)
+{
 	struct vas_node *pred, *succ;
 	bool joinl, joinr;
 
@@ -233,8 +238,7 @@ int vas_free(struct vas *v, uint64_t start, uint64_t len)
 		return -VTLMEM_ENOMEM;
 	}
 	v->free_pages += len;
-	if (v->nalloc)
-		v->nalloc--;
+	v->nalloc -= count < v->nalloc ? count : v->nalloc;
 	cache_trim(v);
 	return 0;
 }

@@ -80,6 +80,12 @@ int vas_alloc(struct vas *v, uint64_t len, uint64_t *out);
  */
 int vas_free(struct vas *v, uint64_t start, uint64_t len);
 
+/*
+ * vas_free() of [start, start + len) made of count adjacent allocations
+ * (nalloc drops by count): a batch of neighbours freed at once.
+ */
+int vas_free_many(struct vas *v, uint64_t start, uint64_t len, uint64_t count);
+
 /* Call fn for every free range in address order; returns the count. */
 uint64_t vas_for_each(const struct vas *v, void (*fn)(void *arg, uint64_t start, uint64_t len),
 		      void *arg);

@@ -17,8 +17,9 @@
  * leaf entries (after it: the range is this call's alone); it cannot fail.
  *
  * Lifecycle of a mapping struct: FREE (in the pool) -> LIVE (handed out)
- * -> DYING (unmap is clearing it) -> QUAR (in the quarantine) -> FREE after
- * a successful purge. Structs are recycled through the pool and only
+ * -> DYING (unmap is clearing it; taken by compare-and-swap, so of two
+ * racing unmaps exactly one proceeds) -> QUAR (in the quarantine) -> FREE
+ * after a successful purge. Structs are recycled through the pool and only
  * given back to the platform by destroy, so a stale handle always points at
  * a struct of this manager and is rejected as not live (until a later map
  * reuses that struct: handles are not generation-checked).
@@ -132,6 +133,17 @@ struct vtlmem_vmap {
 	uint64_t live;                 /* LIVE + DYING mappings               */
 	struct vmap_counters st;
 };
+
+/* Mapping state: written under the lock, also read and CASed by unmap. */
+static uint32_t state_get(const struct vtlmem_mapping *m)
+{
+	return __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
+}
+
+static void state_set(struct vtlmem_mapping *m, uint32_t st)
+{
+	__atomic_store_n(&m->state, st, __ATOMIC_RELEASE);
+}
 
 static void vm_lock(struct vtlmem_vmap *vm)
 {
@@ -394,9 +406,33 @@ struct runs {
 	struct vtlmem_range stack[RUNS_STACK];
 };
 
+/* Does page pa directly follow page prev (no wrap past 2^64)? */
 static bool follows(uint64_t prev, uint64_t pa)
 {
-	return pa > prev && pa - prev == PG;
+	return pa - prev == PG && pa;
+}
+
+/* Bits no page address may have: the page offset and everything >= pa_bits. */
+static uint64_t bad_bits(const struct vtlmem_platform *p)
+{
+	unsigned bits = vtlmem_pa_bits(p);
+
+	return VTLMEM_PAGE_MASK | (bits < 64 ? ~(((uint64_t)1 << bits) - 1) : 0);
+}
+
+/* The error for a page with a bad bit: offset first, then width. */
+static int bad_page(uint64_t pa)
+{
+	return (pa & VTLMEM_PAGE_MASK) ? -VTLMEM_EINVAL : -VTLMEM_ERANGE;
+}
+
+/* Close the run [start, start + len) as run number k (first RUNS_STACK kept). */
+static void run_end(struct runs *rs, size_t k, uint64_t start, uint64_t len)
+{
+	if (k < RUNS_STACK) {
+		rs->stack[k].pa = vtlmem_pa(start);
+		rs->stack[k].len = len;
+	}
 }
 
 /*
@@ -405,35 +441,30 @@ static bool follows(uint64_t prev, uint64_t pa)
  * consecutive pages (in array order), records the first RUNS_STACK of them
  * on the stack, and notes whether the runs ascend strictly (then no page
  * can repeat and no sort is needed: the common case costs O(n) and no
- * memory). Returns the run count in *nruns.
+ * memory). Returns the run count in *nruns. (n >= 1.)
  */
 static int scan_pages(const struct vtlmem_platform *p, const vtlmem_paddr_t *pages, size_t n,
 		      struct runs *rs, size_t *nruns)
 {
-	unsigned bits = vtlmem_pa_bits(p);
-	uint64_t pa, prev = 0;
+	uint64_t bad = bad_bits(p), pa = vtlmem_pa_val(pages[0]), prev, start = pa;
 	size_t i, k = 0;
 
+	if (pa & bad)
+		return bad_page(pa);
 	rs->sorted = true;
-	for (i = 0; i < n; i++, prev = pa) {
+	for (i = 1; i < n; i++) {
+		prev = pa;
 		pa = vtlmem_pa_val(pages[i]);
-		if (pa & VTLMEM_PAGE_MASK)
-			return -VTLMEM_EINVAL;
-		if (bits < 64 && (pa >> bits))
-			return -VTLMEM_ERANGE;
-		if (i && follows(prev, pa)) {
-			if (k <= RUNS_STACK)
-				rs->stack[k - 1].len += PG;
+		if (pa & bad)
+			return bad_page(pa);
+		if (follows(prev, pa))
 			continue;
-		}
-		if (i && pa <= prev)
+		if (pa <= prev)
 			rs->sorted = false;
-		if (k < RUNS_STACK) {
-			rs->stack[k].pa = vtlmem_pa(pa);
-			rs->stack[k].len = PG;
-		}
-		k++;
+		run_end(rs, k++, start, prev + PG - start);
+		start = pa;
 	}
+	run_end(rs, k++, start, pa + PG - start);
 	*nruns = k;
 	return 0;
 }
@@ -558,9 +589,9 @@ static int check_held(struct vtlmem_vmap *vm, vtlmem_resv_t held, enum vtlmem_pr
 	size_t i;
 	int ret;
 
-	if (vtlmem_resv_mode(vm->rt, held, &mode))
-		return -VTLMEM_EPERM;
-	if (prot == VTLMEM_PROT_RW && mode != VTLMEM_RES_EXCLUSIVE)
+	/* (RO needs no mode: a handle that is not live covers nothing) */
+	if (prot == VTLMEM_PROT_RW &&
+	    (vtlmem_resv_mode(vm->rt, held, &mode) || mode != VTLMEM_RES_EXCLUSIVE))
 		return -VTLMEM_EPERM;
 	for (i = 0; i < n; i++) {
 		ret = vtlmem_check_range(vm->p, r[i].pa, r[i].len);
@@ -649,7 +680,7 @@ static int struct_get(struct vtlmem_vmap *vm, struct place *pl)
 	if (!pl->m)
 		return -VTLMEM_ENOMEM;
 	pl->m->vm = vm;
-	pl->m->state = M_FREE;
+	state_set(pl->m, M_FREE);
 	return 0;
 }
 
@@ -659,7 +690,7 @@ static void struct_put(struct vtlmem_vmap *vm, struct vtlmem_mapping *m, bool fr
 		vm->p->free(vm->p->ctx, m, sizeof(*m));
 		return;
 	}
-	m->state = M_FREE;
+	state_set(m, M_FREE);
 	m->next = vm->pool;
 	vm->pool = m;
 	vm->npool++;
@@ -694,7 +725,9 @@ static int place_locked(struct vtlmem_vmap *vm, uint64_t npages, struct place *p
 	if (ret)
 		goto fail_struct;
 	va = (uintptr_t)pl->vpage << VTLMEM_PAGE_SHIFT;
-	ret = pgt_spare_get(&vm->pt, &pl->spare, pgt_missing(&vm->pt, va, npages));
+	pl->spare.head = NULL;
+	pl->spare.n = pgt_missing(&vm->pt, va, npages);
+	ret = pl->spare.n ? pgt_spare_get(&vm->pt, &pl->spare, pl->spare.n) : 0;
 	if (!ret)
 		return 0;
 	vas_free(&vm->vas, pl->vpage, npages + 1);   /* exact undo, cannot fail */
@@ -710,12 +743,13 @@ static void commit_locked(struct vtlmem_vmap *vm, const struct vtlmem_map_req *r
 	struct vtlmem_mapping *m = pl->m;
 
 	m->va = (uintptr_t)pl->vpage << VTLMEM_PAGE_SHIFT;
-	pgt_link(&vm->pt, m->va, req->npages, &pl->spare);
+	if (pl->spare.n)
+		pgt_link(&vm->pt, m->va, req->npages, &pl->spare);
 	m->npages = req->npages;
 	m->resv = own;
 	m->flags = req->flags;
 	m->next = NULL;
-	m->state = M_LIVE;
+	state_set(m, M_LIVE);
 	vm->live++;
 	vm->st.maps++;
 	vm->st.mapped += req->npages;
@@ -808,17 +842,15 @@ static void unprotect_one(void *arg, vtlmem_paddr_t pa)
 int vtlmem_vmap_unmap(struct vtlmem_vmap *vm, struct vtlmem_mapping *m)
 {
 	uint64_t fpages = 0, fall = 0;
+	uint32_t live = M_LIVE;
 	bool purge;
 
-	if (!vm || !m)
+	if (!vm || !m || m->vm != vm)
 		return -VTLMEM_EINVAL;
-	vm_lock(vm);
-	if (m->vm != vm || m->state != M_LIVE) {
-		vm_unlock(vm);
+	/* LIVE -> DYING exactly once, even against a racing second unmap */
+	if (!__atomic_compare_exchange_n(&m->state, &live, M_DYING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
 		return -VTLMEM_EINVAL;
-	}
-	m->state = M_DYING;
-	vm_unlock(vm);
 
 	pgt_clear(&vm->pt, m->va, m->npages,
 		  (m->flags & VTLMEM_MAP_PROTECT) ? unprotect_one : NULL, (void *)vm->p);
@@ -829,7 +861,7 @@ int vtlmem_vmap_unmap(struct vtlmem_vmap *vm, struct vtlmem_mapping *m)
 	vm->st.flush_pages += fpages;
 	vm->st.flush_all += fall;
 	vm->st.mapped -= m->npages;
-	m->state = M_QUAR;
+	state_set(m, M_QUAR);
 	quarantine_add(&vm->q, m);
 	vm->live--;
 	purge = vm->q.pages >= vm->threshold && !vm->purging;
@@ -888,22 +920,63 @@ static void batch_release(struct vtlmem_vmap *vm, struct qlist *b)
 	}
 }
 
+/* A run of batch mappings whose VA ranges (guards included) touch. */
+struct va_run {
+	struct vtlmem_mapping *head, *tail;
+	uint64_t start, len, count;     /* pages */
+};
+
 /*
- * Give the batch's VA back (under the lock). A free that needs a node the
- * allocator cannot get keeps its mapping quarantined (flushed, reservation
- * released: only its VA waits for the next purge).
+ * Free one run's VA with one allocator call. If that needs a node the
+ * allocator cannot get, the run's mappings stay quarantined (flushed,
+ * reservations released: only their VA waits for the next purge).
  */
-static void batch_free_va(struct vtlmem_vmap *vm, struct qlist *b)
+static void run_free(struct vtlmem_vmap *vm, struct va_run *r)
 {
 	struct vtlmem_mapping *m, *next;
+	bool keep;
 
-	for (m = b->head; m; m = next) {
+	r->tail->next = NULL;
+	keep = vas_free_many(&vm->vas, r->start, r->len, r->count) != 0;
+	for (m = r->head; m; m = next) {
 		next = m->next;
-		if (vas_free(&vm->vas, m->va >> VTLMEM_PAGE_SHIFT, m->npages + 1))
+		if (keep)
 			quarantine_add(&vm->q, m);
 		else
 			struct_put(vm, m, false);
 	}
+}
+
+/*
+ * Give the batch's VA back (under the lock), joining mappings that follow
+ * each other in the list and in VA (the common map/unmap order) into one
+ * free: a purge costs one allocator call per run, not per mapping.
+ */
+static void batch_free_va(struct vtlmem_vmap *vm, struct qlist *b)
+{
+	struct vtlmem_mapping *m, *next;
+	struct va_run r = { NULL, NULL, 0, 0, 0 };
+	uint64_t s;
+
+	for (m = b->head; m; m = next) {
+		next = m->next;
+		s = m->va >> VTLMEM_PAGE_SHIFT;
+		if (r.head && s == r.start + r.len) {
+			r.tail->next = m;
+			r.tail = m;
+			r.len += m->npages + 1;
+			r.count++;
+			continue;
+		}
+		if (r.head)
+			run_free(vm, &r);
+		r.head = r.tail = m;
+		r.start = s;
+		r.len = m->npages + 1;
+		r.count = 1;
+	}
+	if (r.head)
+		run_free(vm, &r);
 }
 
 int vtlmem_vmap_purge(struct vtlmem_vmap *vm)
@@ -1002,9 +1075,8 @@ static int slot_check(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_
 			if (vtlmem_pa_val(pages[j]) == vtlmem_pa_val(pages[i]))
 				return -VTLMEM_EINVAL;
 	}
-	if (vtlmem_resv_mode(vm->rt, held, &mode))
-		return -VTLMEM_EPERM;
-	if (prot == VTLMEM_PROT_RW && mode != VTLMEM_RES_EXCLUSIVE)
+	if (prot == VTLMEM_PROT_RW &&
+	    (vtlmem_resv_mode(vm->rt, held, &mode) || mode != VTLMEM_RES_EXCLUSIVE))
 		return -VTLMEM_EPERM;
 	for (i = 0; i < n; i++)
 		if (!vtlmem_resv_covers(vm->rt, held, pages[i], PG))
@@ -1231,7 +1303,7 @@ static int check_quarantine(const struct vtlmem_vmap *vm, struct clear_check *cc
 	uint64_t pages = 0;
 
 	for (m = vm->q.head; m; m = m->next) {
-		if (m->state != M_QUAR || m->va < vm->q.lo || m->va + m->npages * PG > vm->q.hi)
+		if (state_get(m) != M_QUAR || m->va < vm->q.lo || m->va + m->npages * PG > vm->q.hi)
 			return -3;
 		free_range_clear(cc, m->va >> VTLMEM_PAGE_SHIFT, m->npages + 1);
 		pages += m->npages;

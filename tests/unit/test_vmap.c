@@ -422,7 +422,8 @@ static void create_failing_any_allocation_frees_everything(void **state)
 		fails++;
 	}
 	hp.fail_alloc_at = 0;
-	assert_int_equal(fails, 6);   /* vm, cpus, slot entries, VA node, top and dirs arrays */
+	/* vm, cpus, slot entries, VA node, top and dirs arrays, 2 dir shadows */
+	assert_int_equal(fails, 8);
 	assert_int_equal(vtlmem_vmap_destroy(vm), 0);
 	fails = 0;
 	for (i = 1;; i++) {

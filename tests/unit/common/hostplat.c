@@ -165,8 +165,9 @@ static void hp_tlb_local(void *ctx, uintptr_t va, uint64_t npages)
 		__atomic_add_fetch(&hp->tlb_local_pages, npages, __ATOMIC_RELAXED);
 	else
 		__atomic_add_fetch(&hp->tlb_local_all, 1, __ATOMIC_RELAXED);
-	hp->tlb_log[n % HOSTPLAT_TLB_LOG].va = va;
-	hp->tlb_log[n % HOSTPLAT_TLB_LOG].npages = npages;
+	/* threads may share a ring slot after 256 events: atomic, last one wins */
+	__atomic_store_n(&hp->tlb_log[n % HOSTPLAT_TLB_LOG].va, va, __ATOMIC_RELAXED);
+	__atomic_store_n(&hp->tlb_log[n % HOSTPLAT_TLB_LOG].npages, npages, __ATOMIC_RELAXED);
 	if (hp->on_tlb_local)
 		hp->on_tlb_local(hp, va, npages);
 }
