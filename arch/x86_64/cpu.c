@@ -2,10 +2,27 @@
 /* x86_64 CPU helpers behind src/arch.h. */
 #include "../../src/arch.h"
 
+#ifdef VTLMEM_HOST
+/*
+ * Host builds: test threads are preemptible and may outnumber the CPUs, so a
+ * ticket-lock waiter that only pauses can spin through whole time slices
+ * while the holder (or the next ticket) is descheduled, convoying for
+ * minutes. Yield instead; a kernel runs lock holders with preemption off and
+ * never needs this.
+ */
+int sched_yield(void);
+
+void arch_cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+	sched_yield();
+}
+#else
 void arch_cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");
 }
+#endif
 
 /* x86_64 never reorders a store with an earlier store (TSO). */
 void arch_smp_wmb(void)
