@@ -116,6 +116,9 @@ static struct vtlmem_vmap_stats stats(struct fx *f)
 	return st;
 }
 
+static vtlmem_resv_t reserve_pages(struct fx *f, uint64_t first, uint64_t n,
+				   enum vtlmem_rmode mode);
+
 /* ---- whole-state snapshots (for "no change") -------------------------- */
 
 #define MAXR 1024
@@ -1268,6 +1271,166 @@ static void purge_while_another_is_in_flight_is_ebusy(void **state)
 	fx_free(f);
 }
 
+/* A purge whose VA free needs an allocator node it cannot get. */
+static void purge_keeps_va_quarantined_when_the_allocator_lacks_a_node(void **state)
+{
+	struct fx *f;
+	vtlmem_paddr_t a[1] = { vpage(1) }, b[1] = { vpage(2) }, c[1] = { vpage(3) };
+	struct vtlmem_mapping *ma, *mb, *mc;
+	uintptr_t va, vb, vc, vn;
+
+	(void)state;
+	f = fx_new();
+	ma = map_ok(f, a, 1, VTLMEM_PROT_RW, &va);
+	mb = map_ok(f, b, 1, VTLMEM_PROT_RW, &vb);
+	mc = map_ok(f, c, 1, VTLMEM_PROT_RW, &vc);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
+	/* b's VA has allocated neighbours on both sides: its free needs a node */
+	f->hp.fail_alloc_at = 1;
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	f->hp.fail_alloc_at = 0;
+	assert_int_equal(f->hp.shootdowns, 1);
+	assert_int_equal(stats(f).quarantined_pages, 1);        /* VA still held */
+	assert_false(vtlmem_is_reserved(&f->rt, b[0], PG, VTLMEM_RES_SHARED));   /* flushed */
+	assert_int_equal(vtlmem_vmap_selfcheck(f->vm), 0);
+	mb = map_ok(f, b, 1, VTLMEM_PROT_RW, &vn);
+	assert_int_equal(vn, vc + 2 * PG);                       /* not b's old VA */
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	assert_int_equal(stats(f).quarantined_pages, 0);
+	mb = map_ok(f, b, 1, VTLMEM_PROT_RW, &vn);
+	assert_int_equal(vn, vb);                                /* reusable now */
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, ma), 0);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, mc), 0);
+	(void)va;
+	fx_free(f);
+}
+
+/* release_after_flush while a purge's shootdown is in flight: the
+ * quarantine list is empty then, but that shootdown may not cover the
+ * mapping yet; the release waits for the next successful purge. */
+static struct fx *raf_fx;
+static vtlmem_resv_t raf_h;
+static int raf_ret = 99;
+
+static void raf_during_shootdown(struct hostplat *hp, uintptr_t va, uint64_t len)
+{
+	(void)hp;
+	(void)va;
+	(void)len;
+	raf_ret = vtlmem_vmap_release_after_flush(raf_fx->vm, raf_h);
+}
+
+static void release_after_flush_during_a_shootdown_waits_for_the_next_purge(void **state)
+{
+	struct fx *f;
+	vtlmem_paddr_t p[1] = { vpage(80) }, q[1] = { vpage(81) };
+	struct vtlmem_map_req r;
+	struct vtlmem_mapping *m, *other;
+	enum vtlmem_rmode mode;
+	vtlmem_vaddr_t va;
+
+	(void)state;
+	f = fx_new();
+	raf_fx = f;
+	raf_h = reserve_pages(f, 80, 1, VTLMEM_RES_EXCLUSIVE);
+	r = req_of(p, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB);
+	r.held = raf_h;
+	assert_int_equal(vtlmem_vmap_map(f->vm, &r, &m, &va), 0);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, m), 0);
+	other = map_ok(f, q, 1, VTLMEM_PROT_RW, NULL);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, other), 0);
+	f->hp.on_shootdown = raf_during_shootdown;
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	f->hp.on_shootdown = NULL;
+	assert_int_equal(raf_ret, 0);
+	assert_int_equal(vtlmem_resv_mode(&f->rt, raf_h, &mode), 0);   /* still held */
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);                  /* no shootdown needed */
+	assert_int_equal(f->hp.shootdowns, 1);
+	assert_int_equal(vtlmem_resv_mode(&f->rt, raf_h, &mode), -VTLMEM_ENOENT);
+	fx_free(f);
+}
+
+/* Random maps and unmaps against a model of the live mappings. */
+struct rlive {
+	struct vtlmem_mapping *m;
+	uintptr_t va;
+	size_t n;
+	uint64_t first;
+};
+
+static void random_maps_keep_guards_exact_entries_and_disjoint_ranges(void **state)
+{
+	struct fx *f;
+	static struct rlive live[64];
+	static vtlmem_paddr_t p[64];
+	static uint8_t pused[4096];
+	size_t nlive = 0, i, k, j;
+	unsigned seed = 4242;
+	uint64_t present = 0, first;
+	int op, ret;
+	struct vtlmem_map_req r;
+	vtlmem_vaddr_t va;
+
+	(void)state;
+	f = fx_new_cfg(8 * MB, GB, 0, SPC, 40, false);
+	for (op = 0; op < 20000; op++) {
+		if (nlive && (nlive == 64 || rand_r(&seed) % 2)) {
+			k = (size_t)rand_r(&seed) % nlive;
+			assert_int_equal(vtlmem_vmap_unmap(f->vm, live[k].m), 0);
+			assert_int_equal(hostmmu_count_present(&f->mmu, live[k].va, live[k].n * PG), 0);
+			for (j = 0; j < live[k].n; j++)
+				pused[live[k].first + j] = 0;
+			present -= live[k].n;
+			live[k] = live[--nlive];
+		} else {
+			size_t n = 1 + (size_t)rand_r(&seed) % (rand_r(&seed) % 4 ? 8 : 64);
+
+			first = (uint64_t)rand_r(&seed) % (4096 - 64);
+			for (j = 0; j < n && !pused[first + j]; j++)
+				;
+			if (j < n)
+				continue;
+			/* the run, rotated: not ascending, no repeats */
+			for (j = 0; j < n; j++)
+				p[j] = vpage(10000 + first + (j + n / 2) % n);
+			r = req_of(p, n, VTLMEM_PROT_RW, VTLMEM_CACHE_WB);
+			ret = vtlmem_vmap_map(f->vm, &r, &live[nlive].m, &va);
+			if (ret == -VTLMEM_EBUSY)        /* its pages await a purge */
+				continue;
+			assert_int_equal(ret, 0);
+			for (j = 0; j < n; j++) {
+				pused[first + j] = 1;
+				assert_int_equal(hostmmu_pte(&f->mmu, vtlmem_va_val(va) + j * PG),
+						 vtlmem_pa_val(p[j]) | LEAF_RW);
+			}
+			assert_int_equal(hostmmu_pte(&f->mmu, vtlmem_va_val(va) + n * PG), 0);
+			for (i = 0; i < nlive; i++)      /* ranges with guards are disjoint */
+				assert_true(vtlmem_va_val(va) + (n + 1) * PG <= live[i].va ||
+					    live[i].va + (live[i].n + 1) * PG <= vtlmem_va_val(va));
+			live[nlive].va = vtlmem_va_val(va);
+			live[nlive].n = n;
+			live[nlive].first = first;
+			nlive++;
+			present += n;
+		}
+		if (op % 500 == 0) {
+			assert_int_equal(hostmmu_count_present(&f->mmu, f->mmu.base, 8 * MB), present);
+			assert_int_equal(vtlmem_vmap_selfcheck(f->vm), 0);
+			for (i = 0; i < nlive; i++)
+				assert_int_equal(hostmmu_pte(&f->mmu, live[i].va + live[i].n * PG), 0);
+		}
+	}
+	assert_true(stats(f).remote_shootdowns > 100);
+	assert_true(stats(f).maps > 8000);
+	while (nlive)
+		assert_int_equal(vtlmem_vmap_unmap(f->vm, live[--nlive].m), 0);
+	assert_int_equal(stats(f).mapped_pages, 0);
+	assert_int_equal(stats(f).maps, stats(f).unmaps);
+	fx_free(f);
+}
+
 /* ---- per-CPU slots ---------------------------------------------------------------- */
 
 static uintptr_t slot_addr(struct fx *f, unsigned cpu, unsigned i)
@@ -1589,6 +1752,9 @@ int main(void)
 		cmocka_unit_test(map_out_of_va_purges_once_then_reports_enospc),
 		cmocka_unit_test(release_after_flush_waits_for_the_covering_purge),
 		cmocka_unit_test(purge_while_another_is_in_flight_is_ebusy),
+		cmocka_unit_test(purge_keeps_va_quarantined_when_the_allocator_lacks_a_node),
+		cmocka_unit_test(release_after_flush_during_a_shootdown_waits_for_the_next_purge),
+		cmocka_unit_test(random_maps_keep_guards_exact_entries_and_disjoint_ranges),
 		cmocka_unit_test(slots_map_on_this_cpus_stack_in_order_and_flush_locally),
 		cmocka_unit_test(slot_misuse_is_edeadlk_and_changes_nothing),
 		cmocka_unit_test(slot_map_errors_leave_preemption_as_before),
