@@ -1084,15 +1084,33 @@ static int slot_check(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_
 	return 0;
 }
 
+/* Map n pages on top of cpu's slot stack and describe the slot in *s. */
+static void slot_push(struct vtlmem_vmap *vm, unsigned cpu, const vtlmem_paddr_t *pages,
+		      uint32_t n, uint64_t attrs, struct vtlmem_slot *s)
+{
+	struct slot_cpu *c = &vm->cpus[cpu];
+	struct slot_ent *e = &c->s.stack[c->s.depth++];
+
+	e->first = c->s.top;
+	e->n = n;
+	e->gen = ++c->s.gen;
+	c->s.top += n;
+	s->va = vtlmem_va(slot_va(vm, cpu, e->first));
+	pgt_set(&vm->pt, vtlmem_va_val(s->va), pages, n, attrs);
+	s->cpu = cpu;
+	s->first = e->first;
+	s->npages = e->n;
+	s->gen = e->gen;
+	bump(&c->s.maps, 1);
+}
+
 int vtlmem_slot_map(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t npages,
 		    enum vtlmem_prot prot, enum vtlmem_cache cache, vtlmem_resv_t held,
 		    struct vtlmem_slot *s)
 {
 	const struct vtlmem_platform *p;
-	struct slot_cpu *c;
-	struct slot_ent *e;
-	uint64_t attrs;
 	unsigned long cookie;
+	uint64_t attrs;
 	unsigned cpu;
 	int ret;
 
@@ -1111,20 +1129,8 @@ int vtlmem_slot_map(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t 
 		p->preempt_on(p->ctx, cookie);
 		return cpu >= vm->ncpus ? -VTLMEM_EINVAL : -VTLMEM_ENOSPC;
 	}
-	c = &vm->cpus[cpu];
-	s->va = vtlmem_va(slot_va(vm, cpu, c->s.top));
-	pgt_set(&vm->pt, vtlmem_va_val(s->va), pages, npages, attrs);
-	e = &c->s.stack[c->s.depth++];
-	e->first = c->s.top;
-	e->n = (uint32_t)npages;
-	e->gen = ++c->s.gen;
-	c->s.top += (uint32_t)npages;
-	s->cpu = cpu;
-	s->first = e->first;
-	s->npages = e->n;
+	slot_push(vm, cpu, pages, (uint32_t)npages, attrs, s);
 	s->cookie = cookie;
-	s->gen = e->gen;
-	bump(&c->s.maps, 1);
 	return 0;
 }
 
