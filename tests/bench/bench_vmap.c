@@ -26,9 +26,10 @@
  *        valgrind --tool=callgrind --toggle-collect=measured_loop \
  *                 build/bench/bin/bench_vmap phase N
  *                                instructions per page = Ir / (iters * pages)
- *                                as printed; add --toggle-collect=pgt_set
+ *                                as printed; --toggle-collect=pgt_set
  *                                --toggle-collect=pgt_clear (instead of
- *                                measured_loop) for the PTE work alone.
+ *                                measured_loop) counts the PTE work alone,
+ *                                warm-up included: use the second divisor.
  * Never fails on timing.
  */
 #include <stdint.h>
@@ -507,6 +508,8 @@ static const struct phase phases[] = {
 
 #define NPHASES (sizeof(phases) / sizeof(phases[0]))
 
+#define WARM 600
+
 static int run_phase(unsigned k)
 {
 	const struct phase *ph;
@@ -521,10 +524,12 @@ static int run_phase(unsigned k)
 	env_init(ph->own);
 	if (ph->frag)
 		fragment();
-	warm_loop(ph->op, ph->n, 600);      /* warm: tables, pools, a purge cycle */
+	warm_loop(ph->op, ph->n, WARM);     /* warm: tables, pools, a purge cycle */
 	measured_loop(ph->op, ph->n, iters);
-	printf("phase %u: %s: iters %ld pages %zu -> instructions per page = Ir / %ld\n", k,
-	       ph->name, iters, ph->n, iters * (long)ph->n);
+	printf("phase %u: %s: iters %ld pages %zu -> instructions per page = Ir / %ld\n"
+	       "  (with --toggle-collect=<a library function>, which also counts the %d\n"
+	       "  warm-up iterations: Ir / %ld)\n", k,
+	       ph->name, iters, ph->n, iters * (long)ph->n, WARM, (iters + WARM) * (long)ph->n);
 	env_fini();
 	return 0;
 }
