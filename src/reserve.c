@@ -386,11 +386,26 @@ static void handle_unbuild(struct rt_pool *pool, struct rt_handle *h, uint32_t n
 	pool_push(pool, h);
 }
 
+/* A fresh interval node for range r from pool (not in any tree yet). */
+static struct rt_node *node_make(struct rt_pool *pool, const struct vtlmem_range *r,
+				 uint32_t mode)
+{
+	struct rt_node *n = pool_pop(pool);
+
+	n->start = vtlmem_pa_val(r->pa);
+	n->end = n->start + r->len;
+	n->mode = mode;
+	n->readers = 1;
+	return n;
+}
+
 /*
  * Make a node per range (in h's refs, request order) and put them in a
  * scratch tree; a range overlapping its neighbour in address order overlaps
  * another range of the request: -EINVAL. Then rewrite h's refs in address
  * order. The scratch tree is dropped (the links are reset on insert).
+ * A single range is sorted and overlaps nothing of its own request, so it
+ * needs no scratch tree (the common case: one contiguous range).
  * *made: how many nodes were taken from pool (all n on success).
  */
 static int nodes_build(struct rt_pool *pool, struct rt_handle *h,
@@ -401,14 +416,15 @@ static int nodes_build(struct rt_pool *pool, struct rt_handle *h,
 	struct rt_node *n;
 	uint32_t i;
 
+	if (h->nref == 1) {
+		h->ref[0] = node_make(pool, &ranges[0], mode);
+		*made = 1;
+		return 0;
+	}
 	cursor_init(&c, h);
 	for (i = 0; i < h->nref; i++) {
-		n = pool_pop(pool);
+		n = node_make(pool, &ranges[i], mode);
 		*cursor_next(&c) = n;
-		n->start = vtlmem_pa_val(ranges[i].pa);
-		n->end = n->start + ranges[i].len;
-		n->mode = mode;
-		n->readers = 1;
 		*made = i + 1;
 		vtlmem_rtree_insert(&scratch, &n->link, node_cmp, NULL);
 		nb = vtlmem_rtree_prev(&n->link);
