@@ -26,7 +26,7 @@
 
 #include "lock.h"
 #include "pacheck.h"
-#include "rtree.h"
+#include "rtree_impl.h"
 #include "fmt.h"
 #include "reserve_debug.h"
 
@@ -327,6 +327,39 @@ static struct rt_node **cursor_next(struct ref_cursor *c)
 	return &c->ext->ref[j];
 }
 
+/*
+ * The two tables' trees with their callbacks fixed at compile time, so the
+ * comparison and the augmentation are inlined into the AVL walk (the same
+ * algorithm as vtlmem_rtree_insert_aug() etc., see rtree_impl.h). Lock held.
+ */
+static void iv_insert(struct vtlmem_rtable *t, struct rt_node *n)
+{
+	const struct rtree_fix f = { NULL, node_augment };
+
+	rtree_insert_impl(&t->iroot, &n->link, node_cmp, &f);
+}
+
+static void iv_erase(struct vtlmem_rtable *t, struct rt_node *n)
+{
+	const struct rtree_fix f = { NULL, node_augment };
+
+	rtree_erase_impl(&t->iroot, &n->link, &f);
+}
+
+static void hd_insert(struct vtlmem_rtable *t, struct rt_handle *h)
+{
+	const struct rtree_fix f = { NULL, NULL };
+
+	rtree_insert_impl(&t->hroot, &h->link, handle_cmp, &f);
+}
+
+static void hd_erase(struct vtlmem_rtable *t, struct rt_handle *h)
+{
+	const struct rtree_fix f = { NULL, NULL };
+
+	rtree_erase_impl(&t->hroot, &h->link, &f);
+}
+
 /* ---- reserve ----------------------------------------------------------- */
 
 static bool mode_valid(enum vtlmem_rmode mode)
@@ -479,11 +512,11 @@ static void handle_commit(struct vtlmem_rtable *t, struct rt_handle *h, struct r
 			*slot = same;
 			continue;
 		}
-		vtlmem_rtree_insert_aug(&t->iroot, &(*slot)->link, node_cmp, node_augment);
+		iv_insert(t, *slot);
 		t->nodes++;
 	}
 	h->id = t->next_id++;
-	vtlmem_rtree_insert(&t->hroot, &h->link, handle_cmp, NULL);
+	hd_insert(t, h);
 	t->handles++;
 	t->reserves++;
 }
@@ -564,14 +597,14 @@ static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_
 	struct rt_node *n;
 	uint32_t i;
 
-	vtlmem_rtree_erase(&t->hroot, &h->link, NULL);
+	hd_erase(t, h);
 	t->handles--;
 	cursor_init(&c, h);
 	for (i = 0; i < h->nref; i++) {
 		n = *cursor_next(&c);
 		if (--n->readers)
 			continue;
-		vtlmem_rtree_erase_aug(&t->iroot, &n->link, node_augment);
+		iv_erase(t, n);
 		t->nodes--;
 		pool_push(pool, n);
 	}
