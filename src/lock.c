@@ -20,25 +20,8 @@ void vtlmem_lock_init(const struct vtlmem_platform *p, struct vtlmem_lock *l)
 		p->lock_init(p->ctx, l);
 }
 
-void vtlmem_lock_acquire(const struct vtlmem_platform *p, struct vtlmem_lock *l)
+void vtlmem_lock_wait(struct vtlmem_lock *l, uint32_t ticket)
 {
-	uint32_t ticket;
-
-	if (p->lock) {
-		p->lock(p->ctx, l);
-		return;
-	}
-	ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
 		arch_cpu_relax();
-}
-
-void vtlmem_lock_release(const struct vtlmem_platform *p, struct vtlmem_lock *l)
-{
-	if (p->unlock) {
-		p->unlock(p->ctx, l);
-		return;
-	}
-	/* Only the holder writes owner, so a plain read is enough. */
-	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
 }

@@ -178,8 +178,11 @@ static uint64_t own_xend(const struct rt_node *n)
 	return n->mode == VTLMEM_RES_EXCLUSIVE ? n->end : 0;
 }
 
-/* Augmentation: max_end / max_xend of the subtree at l; true if changed. */
-static bool node_augment(struct vtlmem_rtree_node *l)
+/*
+ * Augmentation: max_end / max_xend of the subtree at l; true if changed.
+ * Inlined into every tree step that calls it (the hot part of a tree walk).
+ */
+static inline __attribute__((always_inline)) bool node_augment(struct vtlmem_rtree_node *l)
 {
 	struct rt_node *n = TO_NODE(l);
 	uint64_t me, mx;
