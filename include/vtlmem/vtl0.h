@@ -13,10 +13,12 @@
  * no platform allocation at all (the log ring allocates once, at init).
  *
  * Why slots and not one window mapping for long ranges (measured with
- * tests/bench/bench_vtl0.c and callgrind, 64 KiB read): slots 2 pages at a
- * time cost ~7200 library instructions, 16 local invalidations, 0
- * allocations and 0 remote shootdowns per call; one window mapping costs
- * ~3300 instructions and 16 local invalidations, but 1 allocation per call
+ * tests/bench/bench_vtl0.c and callgrind, 64 KiB read, instructions
+ * outside the copy itself): slots 2 pages at a time cost ~6700 library
+ * instructions, 16 local invalidations, 0 allocations and 0 remote
+ * shootdowns per call (a read of 8 B: ~1600 instructions, of which reserve
+ * + release ~680, slot map + unmap ~500); one window mapping costs
+ * ~2800 instructions and 16 local invalidations, but 1 allocation per call
  * (the deferred reservation release) and one remote shootdown (an IPI to
  * every CPU) per 32 calls, and it spends window VA the quarantine must
  * purge. The calls keep the no-allocation, no-IPI path; a caller that
