@@ -45,12 +45,17 @@ static uint64_t *entry_table(const struct pgt *t, uint64_t e)
 
 static uint64_t load(const uint64_t *e)
 {
-	return __atomic_load_n(e, __ATOMIC_RELAXED);
+	return __atomic_load_n(e, __ATOMIC_ACQUIRE);
 }
 
-static void store(uint64_t *e, uint64_t v)
+/*
+ * Link a table: a release store, so the table's zeroed contents are
+ * visible before the entry that points at it (to other CPUs and to their
+ * page walkers; on x86_64 this is a plain store, ordered for the compiler).
+ */
+static void link_store(uint64_t *e, uint64_t v)
 {
-	__atomic_store_n(e, v, __ATOMIC_RELAXED);
+	__atomic_store_n(e, v, __ATOMIC_RELEASE);
 }
 
 /* Record a level-1 table and give it an empty shadow. */
@@ -86,7 +91,7 @@ static int build(struct pgt *t, uint64_t *table, unsigned level, uintptr_t lo, u
 		child = table_alloc(t, &pa);
 		if (!child)
 			return -VTLMEM_ENOMEM;
-		store(&table[pt_index(a, level)], arch_pte_table(pa));
+		link_store(&table[pt_index(a, level)], arch_pte_table(pa));
 		ret = build(t, child, level - 1, a, elast);
 		if (ret || elast == last)
 			return ret;
@@ -211,7 +216,7 @@ static const struct pgt_dir *dir_of(const struct pgt *t, uintptr_t va)
 static uint64_t *leaf_table(const struct pgt *t, uintptr_t va)
 {
 	return __atomic_load_n(&dir_of(t, va)->leaf[(va >> t->leaf_shift) & IDX_MASK],
-			       __ATOMIC_RELAXED);
+			       __ATOMIC_ACQUIRE);
 }
 
 /* Number of leaf tables [va, va + npages pages) touches. */
@@ -297,8 +302,8 @@ void pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s)
 		d = dir_of(t, lva);
 		i = (lva >> t->leaf_shift) & IDX_MASK;
 		leaf = spare_pop(s, &pa);
-		store(&d->table[i], arch_pte_table(pa));
-		__atomic_store_n(&d->leaf[i], leaf, __ATOMIC_RELAXED);
+		link_store(&d->table[i], arch_pte_table(pa));
+		__atomic_store_n(&d->leaf[i], leaf, __ATOMIC_RELEASE);
 	}
 }
 

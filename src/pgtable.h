@@ -35,6 +35,9 @@
  * pgt_fini are serialised by the caller. pgt_set and pgt_clear may run
  * concurrently with them and each other on disjoint ranges whose leaf
  * tables are linked: a present table entry never changes until pgt_fini.
+ * A table is linked (hardware entry and shadow) with release stores after
+ * it is zeroed, and read with acquire loads, so any CPU that finds the link
+ * sees an empty table, never the spare-list words it carried before.
  */
 #ifndef VTLMEM_SRC_PGTABLE_H
 #define VTLMEM_SRC_PGTABLE_H

@@ -172,7 +172,10 @@ size_t vtlmem_vmap_top_entries(const struct vtlmem_vmap *vm, struct vtlmem_top_e
  *                     the ownership check
  *   any error from the protect op (earlier pages are unprotected again)
  *   -VTLMEM_ENOMEM    handle or page-table allocation failed
- *   -VTLMEM_ENOSPC    no VA range large enough, even after a purge
+ *   -VTLMEM_ENOSPC    no VA range large enough, even after a purge (map
+ *                     runs one when VA is short and something is
+ *                     quarantined; it does not wait for another CPU's
+ *                     purge in flight)
  * Duplicate detection is O(n) when the pages' runs ascend (no memory),
  * else O(n log n) (heapsort of the runs). Takes the vmap lock; may run a
  * purge (shootdown) without it; writes the leaf entries after dropping it.
@@ -191,7 +194,8 @@ int vtlmem_vmap_map(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req,
  * live (already unmapped, or another manager's). Handles are recycled
  * after the purge, so a stale handle is only detected until a later map
  * reuses it: unmapping twice is a caller bug. The PTEs are cleared and
- * flushed without the lock.
+ * flushed without the lock. An unprotect op error is not reported (there
+ * is nothing to undo: the page is unmapped either way).
  */
 int vtlmem_vmap_unmap(struct vtlmem_vmap *vm, struct vtlmem_mapping *m);
 

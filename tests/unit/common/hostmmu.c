@@ -67,7 +67,7 @@ void hostmmu_install(struct hostmmu *m, struct vtlmem_vmap *vm)
 		abort();
 	}
 	for (i = 0; i < m->ntop; i++)
-		__atomic_store_n(&m->root[e[i].index & 511], e[i].value, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->root[e[i].index & 511], e[i].value, __ATOMIC_RELEASE);
 }
 
 void hostmmu_fini(struct hostmmu *m)
@@ -104,7 +104,8 @@ void hostmmu_walk(const struct hostmmu *m, uintptr_t va, struct hostmmu_walk *w)
 	memset(w, 0, sizeof(*w));
 	for (level = 3; level >= 0; level--) {
 		w->level = level;
-		w->entry = __atomic_load_n(&t[idx(va, level)], __ATOMIC_RELAXED);
+		/* acquire: a table is linked with a release store */
+		w->entry = __atomic_load_n(&t[idx(va, level)], __ATOMIC_ACQUIRE);
 		if (!(w->entry & HMMU_P))
 			return;
 		if (level == 0) {
