@@ -2,8 +2,9 @@
 # vtlmem - safe VTL0 physical-memory access for a VTL1 secure kernel.
 #
 #   make                 libvtlmem.a for ARCH (freestanding kernel code)
-#   make check           every test: host unit tests (plain, ASan+UBSan, TSan
-#                        for threaded ones) and the QEMU boot tests
+#   make check           every test: build checks, host unit tests (plain,
+#                        ASan+UBSan, TSan for threaded ones), QEMU boot tests
+#   make check-exhaustive  the full copy / physptr offset matrices (~50 min)
 #   make demo            boot the demo secure kernel in QEMU
 #   make bench           benchmarks, as ratios against in-process baselines
 #   make install         DESTDIR=... PREFIX=... (lib, headers, .pc, linker fragment)
@@ -77,7 +78,7 @@ objs = $(patsubst %,$(O)/$(1)/%.o,$(basename $(2)))
 KOBJS := $(call objs,kernel,$(LIB_SRCS))
 LIB   := $(O)/libvtlmem.a
 
-.PHONY: all lib check demo bench install deps unit-build clean boot-check help
+.PHONY: all lib check check-exhaustive demo bench install deps unit-build clean help
 all: lib
 lib: $(LIB)
 
@@ -159,6 +160,13 @@ BUILD_SUITES := "tests/build/check-lib gcc $(O)/check-lib-gcc" \
 check: deps
 	$(Q)$(MAKE) --no-print-directory unit-build $(BOOT_BUILD)
 	$(Q)tests/run-suites $(BUILD_SUITES) $(foreach b,$(UNIT_BINS),"$(b)") $(BOOT_SUITES)
+
+# The full "every length x every fault offset" matrices of test_copy and
+# test_physptr: ~50 minutes on a 2-CPU machine, so not part of make check
+# (which runs their tiered coverage; see the tests' header comments).
+check-exhaustive: deps
+	$(Q)$(MAKE) --no-print-directory $(O)/host/bin/test_copy $(O)/host/bin/test_physptr
+	$(Q)VTLMEM_TEST_EXHAUSTIVE=1 tests/run-suites "$(O)/host/bin/test_copy" "$(O)/host/bin/test_physptr"
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BINS)
