@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the vmap manager (include/vtlmem/vmap.h), shared by its
+ * files: vmap.c (create/destroy, map), vmap_pages.c (request validation:
+ * pages to sorted physical runs), vmap_purge.c (unmap, quarantine, purge),
+ * vmap_slot.c (per-CPU slots), vmap_stats.c (statistics, dump, debug views,
+ * self-check).
+ *
+ * Lifecycle of a mapping struct: FREE (in the pool) -> LIVE (handed out)
+ * -> DYING (unmap is clearing it; taken by compare-and-swap, so of two
+ * racing unmaps exactly one proceeds) -> QUAR (in the quarantine) -> FREE
+ * after a successful purge. Structs are recycled through the pool and only
+ * given back to the platform by destroy, so a stale handle always points at
+ * a struct of this manager and is rejected as not live (until a later map
+ * reuses that struct: handles are not generation-checked).
+ *
+ * Lock order: vmap lock -> reservation-table lock (the table is only
+ * called without the vmap lock here, which the order also allows). The
+ * shootdown and protect/unprotect ops are never called with the vmap lock
+ * held; pt_alloc/pt_free and alloc/free are only called with it held (but
+ * for create/destroy).
+ */
+#ifndef VTLMEM_SRC_VMAP_INTERNAL_H
+#define VTLMEM_SRC_VMAP_INTERNAL_H
+
+#include <vtlmem/vmap.h>
+
+#include "arch.h"
+#include "lock.h"
+#include "pgtable.h"
+#include "vaspace.h"
+
+#define PG VTLMEM_PAGE_SIZE
+#define MAX_SLOTS 64u
+#define FLUSH_PAGES_MAX 32u     /* above this, one whole local flush */
+#define RUNS_STACK 16u          /* runs sorted on the stack before allocating */
+
+enum { M_FREE, M_LIVE, M_DYING, M_QUAR };
+
+struct vtlmem_mapping {
+	struct vtlmem_vmap *vm;
+	struct vtlmem_mapping *next;   /* pool or quarantine list */
+	uintptr_t va;
+	uint64_t npages;               /* mapped pages, guard not counted */
+	vtlmem_resv_t resv;            /* own reservation (id 0: none/released) */
+	uint32_t state;
+	uint32_t flags;
+};
+
+/* A reservation to release after the next successful purge. */
+struct deferred {
+	struct deferred *next;
+	vtlmem_resv_t r;
+};
+
+/* Quarantined mappings plus deferred releases: the quarantine or a batch. */
+struct qlist {
+	struct vtlmem_mapping *head, *tail;
+	struct deferred *dhead;
+	uint64_t pages;                /* mapped pages of the listed mappings */
+	uintptr_t lo, hi;              /* span of their mapped pages          */
+};
+
+struct slot_ent {
+	uint32_t first, n;
+	unsigned long gen;
+};
+
+/*
+ * One CPU's slot stack. Only that CPU touches it, with preemption off; the
+ * counters are read by vtlmem_vmap_get_stats() from any CPU, so they are
+ * written with relaxed atomic stores. Padded to a cache line.
+ */
+struct slot_cpu {
+	union {
+		struct {
+			uint32_t top;          /* slot pages in use */
+			uint32_t depth;        /* slots in use      */
+			unsigned long gen;
+			struct slot_ent *stack;
+			uint64_t maps, unmaps, flush_pages, flush_all;
+		} s;
+		char line[64];
+	};
+};
+
+struct vmap_counters {
+	uint64_t maps, unmaps, flush_pages, flush_all;
+	uint64_t shootdowns, failures, mapped;
+};
+
+struct vtlmem_vmap {
+	const struct vtlmem_platform *p;
+	struct vtlmem_rtable *rt;
+	struct vtlmem_lock lock;
+	uintptr_t base, slot_base;
+	uint64_t size;
+	unsigned spc, ncpus;
+	uint64_t threshold;
+	struct pgt pt;
+	struct vas vas;
+	struct slot_cpu *cpus;
+	struct slot_ent *ents;
+	struct vtlmem_mapping *pool;
+	uint64_t npool;
+	struct qlist q;                /* the quarantine                      */
+	bool purging;                  /* a batch is out for a shootdown      */
+	uint64_t inflight;             /* its pages (still quarantined)       */
+	uint64_t live;                 /* LIVE + DYING mappings               */
+	struct vmap_counters st;
+};
+
+
+/* Physical runs of a request, on the stack when few, else borrowed. */
+struct runs {
+	struct vtlmem_range *r;
+	size_t n;
+	bool sorted;                   /* runs already strictly ascending */
+	struct vtlmem_range stack[RUNS_STACK];
+};
+
+
+/* Mapping state: written under the lock, also read and CASed by unmap. */
+static inline uint32_t state_get(const struct vtlmem_mapping *m)
+{
+	return __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
+}
+
+static inline void state_set(struct vtlmem_mapping *m, uint32_t st)
+{
+	__atomic_store_n(&m->state, st, __ATOMIC_RELEASE);
+}
+
+static inline void vm_lock(struct vtlmem_vmap *vm)
+{
+	vtlmem_lock_acquire(vm->p, &vm->lock);
+}
+
+static inline void vm_unlock(struct vtlmem_vmap *vm)
+{
+	vtlmem_lock_release(vm->p, &vm->lock);
+}
+
+static inline void qlist_init(struct qlist *l)
+{
+	l->head = l->tail = NULL;
+	l->dhead = NULL;
+	l->pages = 0;
+	l->lo = l->hi = 0;
+}
+
+/*
+ * Invalidate n pages from va on this CPU: page by page up to
+ * FLUSH_PAGES_MAX pages, else the whole local TLB (the library's entries
+ * are never global, so a CR3 reload drops them). Adds to *pages or *all.
+ */
+static inline void flush_local(const struct vtlmem_platform *p, uintptr_t va, uint64_t n,
+				       uint64_t *pages, uint64_t *all)
+{
+	uint64_t i;
+
+	if (n <= FLUSH_PAGES_MAX) {
+		if (p->tlb_local)
+			p->tlb_local(p->ctx, va, n);
+		else
+			for (i = 0; i < n; i++)
+				arch_tlb_flush_page(va + i * PG);
+		*pages += n;
+	} else {
+		if (p->tlb_local)
+			p->tlb_local(p->ctx, 0, 0);
+		else
+			arch_tlb_flush_all();
+		*all += 1;
+	}
+}
+
+/* Release the mapping's own reservation, if it has one. */
+static inline void unclaim(struct vtlmem_vmap *vm, vtlmem_resv_t own)
+{
+	if (own.id)
+		vtlmem_release(vm->rt, own);
+}
+
+/*
+ * vmap.c: give a mapping struct back to the pool, or to the platform if
+ * fresh (it never was handed out). Lock held.
+ */
+void vmap_struct_put(struct vtlmem_vmap *vm, struct vtlmem_mapping *m, bool fresh);
+
+/* vmap_pages.c: a map request's pages as sorted, disjoint, maximal runs. */
+int vmap_runs_get(const struct vtlmem_platform *p, const struct vtlmem_map_req *req,
+		  struct runs *rs, size_t *cap);
+void vmap_runs_put(const struct vtlmem_platform *p, struct runs *rs, size_t cap);
+
+/* vmap_slot.c: the per-CPU slot stacks (create/destroy, no lock). */
+int vmap_slots_init(struct vtlmem_vmap *vm);
+void vmap_slots_fini(struct vtlmem_vmap *vm);
+bool vmap_slots_busy(const struct vtlmem_vmap *vm);
+
+#endif

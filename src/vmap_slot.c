@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-CPU temporary slots of the vmap manager: [slot_base, base + size)
+ * holds ncpus stacks of slots_per_cpu slot pages, each stack followed by
+ * one guard page. A slot is mapped and unmapped on one CPU with preemption
+ * off, in stack order (unmap checks the slot is the top one: -EDEADLK).
+ * Only that CPU touches its stack, so no lock is taken.
+ */
+#include "vmap_internal.h"
+
+int vmap_slots_init(struct vtlmem_vmap *vm)
+{
+	const struct vtlmem_platform *p = vm->p;
+	unsigned c;
+
+	vm->cpus = p->alloc(p->ctx, vm->ncpus * sizeof(*vm->cpus));
+	vm->ents = p->alloc(p->ctx, (size_t)vm->ncpus * vm->spc * sizeof(*vm->ents));
+	if (!vm->cpus || !vm->ents)
+		return -VTLMEM_ENOMEM;
+	for (c = 0; c < vm->ncpus; c++) {
+		struct slot_cpu *sc = &vm->cpus[c];
+
+		sc->s.top = 0;
+		sc->s.depth = 0;
+		sc->s.gen = 0;
+		sc->s.stack = &vm->ents[(size_t)c * vm->spc];
+		sc->s.maps = sc->s.unmaps = 0;
+		sc->s.flush_pages = sc->s.flush_all = 0;
+	}
+	return 0;
+}
+
+void vmap_slots_fini(struct vtlmem_vmap *vm)
+{
+	const struct vtlmem_platform *p = vm->p;
+
+	if (vm->cpus)
+		p->free(p->ctx, vm->cpus, vm->ncpus * sizeof(*vm->cpus));
+	if (vm->ents)
+		p->free(p->ctx, vm->ents, (size_t)vm->ncpus * vm->spc * sizeof(*vm->ents));
+}
+
+bool vmap_slots_busy(const struct vtlmem_vmap *vm)
+{
+	unsigned c;
+
+	for (c = 0; c < vm->ncpus; c++)
+		if (vm->cpus[c].s.depth)
+			return true;
+	return false;
+}
+static uintptr_t slot_va(const struct vtlmem_vmap *vm, unsigned cpu, uint32_t first)
+{
+	return vm->slot_base + ((uint64_t)cpu * (vm->spc + 1) + first) * PG;
+}
+
+static void bump(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/*
+ * Arguments of a slot map, checked before preemption goes off: pages
+ * aligned and distinct (n <= MAX_SLOTS: the pairwise check is bounded),
+ * covered by the live reservation held, exclusive for RW.
+ */
+static int slot_check(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t n,
+		      enum vtlmem_prot prot, vtlmem_resv_t held)
+{
+	enum vtlmem_rmode mode;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (vtlmem_pa_val(pages[i]) & VTLMEM_PAGE_MASK)
+			return -VTLMEM_EINVAL;
+		for (j = 0; j < i; j++)
+			if (vtlmem_pa_val(pages[j]) == vtlmem_pa_val(pages[i]))
+				return -VTLMEM_EINVAL;
+	}
+	if (prot == VTLMEM_PROT_RW &&
+	    (vtlmem_resv_mode(vm->rt, held, &mode) || mode != VTLMEM_RES_EXCLUSIVE))
+		return -VTLMEM_EPERM;
+	for (i = 0; i < n; i++)
+		if (!vtlmem_resv_covers(vm->rt, held, pages[i], PG))
+			return -VTLMEM_EPERM;
+	return 0;
+}
+
+/* Map n pages on top of cpu's slot stack and describe the slot in *s. */
+static void slot_push(struct vtlmem_vmap *vm, unsigned cpu, const vtlmem_paddr_t *pages,
+		      uint32_t n, uint64_t attrs, struct vtlmem_slot *s)
+{
+	struct slot_cpu *c = &vm->cpus[cpu];
+	struct slot_ent *e = &c->s.stack[c->s.depth++];
+
+	e->first = c->s.top;
+	e->n = n;
+	e->gen = ++c->s.gen;
+	c->s.top += n;
+	s->va = vtlmem_va(slot_va(vm, cpu, e->first));
+	pgt_set(&vm->pt, vtlmem_va_val(s->va), pages, n, attrs);
+	s->cpu = cpu;
+	s->first = e->first;
+	s->npages = e->n;
+	s->gen = e->gen;
+	bump(&c->s.maps, 1);
+}
+
+int vtlmem_slot_map(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t npages,
+		    enum vtlmem_prot prot, enum vtlmem_cache cache, vtlmem_resv_t held,
+		    struct vtlmem_slot *s)
+{
+	const struct vtlmem_platform *p;
+	unsigned long cookie;
+	uint64_t attrs;
+	unsigned cpu;
+	int ret;
+
+	if (!vm || !pages || !s || npages == 0 || npages > vm->spc)
+		return -VTLMEM_EINVAL;
+	attrs = arch_pte_leaf_attrs(prot, cache);
+	if (!attrs)
+		return -VTLMEM_EINVAL;
+	ret = slot_check(vm, pages, npages, prot, held);
+	if (ret)
+		return ret;
+	p = vm->p;
+	cookie = p->preempt_off(p->ctx);
+	cpu = p->cpu_id(p->ctx);
+	if (cpu >= vm->ncpus || vm->cpus[cpu].s.top + npages > vm->spc) {
+		p->preempt_on(p->ctx, cookie);
+		return cpu >= vm->ncpus ? -VTLMEM_EINVAL : -VTLMEM_ENOSPC;
+	}
+	slot_push(vm, cpu, pages, (uint32_t)npages, attrs, s);
+	s->cookie = cookie;
+	return 0;
+}
+
+int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s)
+{
+	struct slot_cpu *c;
+	struct slot_ent *e;
+	uint64_t fpages = 0, fall = 0;
+	unsigned cpu;
+
+	if (!vm || !s)
+		return -VTLMEM_EINVAL;
+	cpu = vm->p->cpu_id(vm->p->ctx);
+	if (cpu >= vm->ncpus || s->cpu != cpu || !vm->cpus[cpu].s.depth)
+		return -VTLMEM_EDEADLK;
+	c = &vm->cpus[cpu];
+	e = &c->s.stack[c->s.depth - 1];
+	if (e->first != s->first || e->n != s->npages || e->gen != s->gen ||
+	    vtlmem_va_val(s->va) != slot_va(vm, cpu, e->first))
+		return -VTLMEM_EDEADLK;
+	pgt_clear(&vm->pt, vtlmem_va_val(s->va), e->n, NULL, NULL);
+	flush_local(vm->p, vtlmem_va_val(s->va), e->n, &fpages, &fall);
+	c->s.top -= e->n;
+	c->s.depth--;
+	bump(&c->s.unmaps, 1);
+	bump(&c->s.flush_pages, fpages);
+	bump(&c->s.flush_all, fall);
+	vm->p->preempt_on(vm->p->ctx, s->cookie);
+	return 0;
+}
