@@ -12,7 +12,7 @@
  * augmentation, no exclusive interval overlapping another interval, reader
  * counts equal handle references, handle refs sorted and disjoint, cache
  * length). Returns 0, or a negative number naming the first broken
- * invariant (-1 .. -9, see reserve.c). Takes the table lock; O(N).
+ * invariant (-1 .. -9, see reserve_query.c). Takes the table lock; O(N).
  */
 int vtlmem_rtable_selfcheck(struct vtlmem_rtable *t);
 

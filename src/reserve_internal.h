@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the physical-range reservation table (include/vtlmem/
+ * reserve.h), shared by its files: reserve.c (the two trees, reserve,
+ * release, init/fini), reserve_obj.h (object pools and the cache),
+ * reserve_query.c (queries, iteration, dump, stats, self-check). The data
+ * structures and their invariants are described in reserve.c.
+ *
+ * The small helpers more than one file needs (tree comparisons and
+ * augmentation reads, handle lookup, the ref cursor) are static inline
+ * here, so that each file's hot paths still inline them.
+ */
+#ifndef VTLMEM_SRC_RESERVE_INTERNAL_H
+#define VTLMEM_SRC_RESERVE_INTERNAL_H
+
+#include <vtlmem/reserve.h>
+
+#include "rtree.h"
+
+#define RT_INLINE_REFS 3
+#define RT_EXT_REFS    9
+
+struct rt_node {
+	struct vtlmem_rtree_node link;     /* first member */
+	uint64_t start, end;               /* [start, end), end > start */
+	uint64_t max_end, max_xend;        /* subtree augmentation */
+	uint64_t readers;
+	uint32_t mode;                     /* enum vtlmem_rmode */
+};
+
+struct rt_ext {
+	struct rt_ext *next;
+	struct rt_node *ref[RT_EXT_REFS];
+};
+
+struct rt_handle {
+	struct vtlmem_rtree_node link;     /* first member */
+	uint64_t id;
+	struct rt_ext *ext;                /* refs beyond the inline ones */
+	uint32_t nref;
+	uint32_t mode;
+	struct rt_node *ref[RT_INLINE_REFS];
+};
+
+union rt_obj {
+	struct rt_node node;
+	struct rt_handle handle;
+	struct rt_ext ext;
+	union rt_obj *next_free;
+};
+
+/* A private list of objects, owned by one call. */
+struct rt_pool {
+	union rt_obj *head;
+	uint64_t count;
+};
+
+#define TO_NODE(l)   ((struct rt_node *)(l))
+#define TO_HANDLE(l) ((struct rt_handle *)(l))
+
+static inline int node_cmp(const struct vtlmem_rtree_node *a, const struct vtlmem_rtree_node *b)
+{
+	const struct rt_node *x = (const struct rt_node *)a, *y = (const struct rt_node *)b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return (int)x->mode - (int)y->mode;
+}
+
+static inline uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static inline uint64_t sub_max_end(const struct vtlmem_rtree_node *l)
+{
+	return l ? TO_NODE(l)->max_end : 0;
+}
+
+static inline uint64_t sub_max_xend(const struct vtlmem_rtree_node *l)
+{
+	return l ? TO_NODE(l)->max_xend : 0;
+}
+
+static inline uint64_t own_xend(const struct rt_node *n)
+{
+	return n->mode == VTLMEM_RES_EXCLUSIVE ? n->end : 0;
+}
+static inline int handle_cmp(const struct vtlmem_rtree_node *a, const struct vtlmem_rtree_node *b)
+{
+	uint64_t x = ((const struct rt_handle *)a)->id, y = ((const struct rt_handle *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static inline struct rt_handle *find_handle(struct vtlmem_rtable *t, uint64_t id)
+{
+	struct vtlmem_rtree_node *l = t->hroot;
+	struct rt_handle *h;
+
+	while (l) {
+		h = TO_HANDLE(l);
+		if (id == h->id)
+			return h;
+		l = id < h->id ? l->left : l->right;
+	}
+	return NULL;
+}
+
+/* Sequential access to a handle's ref slots. */
+struct ref_cursor {
+	struct rt_handle *h;
+	struct rt_ext *ext;
+	uint32_t i;
+};
+
+static inline void cursor_init(struct ref_cursor *c, struct rt_handle *h)
+{
+	c->h = h;
+	c->ext = NULL;
+	c->i = 0;
+}
+
+/* The next ref slot; the handle's ext chain must already be long enough. */
+static inline struct rt_node **cursor_next(struct ref_cursor *c)
+{
+	uint32_t j;
+
+	if (c->i < RT_INLINE_REFS)
+		return &c->h->ref[c->i++];
+	j = (c->i++ - RT_INLINE_REFS) % RT_EXT_REFS;
+	if (j == 0)
+		c->ext = c->ext ? c->ext->next : c->h->ext;
+	return &c->ext->ref[j];
+}
+static inline bool mode_valid(enum vtlmem_rmode mode)
+{
+	return mode == VTLMEM_RES_EXCLUSIVE || mode == VTLMEM_RES_SHARED;
+}
+
+#endif

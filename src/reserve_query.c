@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Queries on the reservation table (is_reserved, resv_covers, resv_mode,
+ * iterate), dump, statistics and the debug self-check, which verifies every
+ * invariant stated in reserve.c: tree shapes and order, exact interval
+ * augmentation, no exclusive interval overlapping another interval, reader
+ * counts equal handle references, handle refs sorted and disjoint, cache
+ * length. All take t->lock and change nothing.
+ */
+#include "fmt.h"
+#include "lock.h"
+#include "reserve_debug.h"
+#include "reserve_internal.h"
+
+/* ---- queries ----------------------------------------------------------- */
+
+/* Subtree maximum end of the intervals that count for coverage in mode. */
+static uint64_t sub_cover_end(const struct vtlmem_rtree_node *l, uint32_t mode)
+{
+	return mode == VTLMEM_RES_EXCLUSIVE ? sub_max_xend(l) : sub_max_end(l);
+}
+
+/*
+ * Largest end among intervals starting at or before x that count for mode
+ * (exclusive: exclusive ones; shared: all), 0 if none. Byte x is covered
+ * iff the result is > x. O(log N).
+ */
+static uint64_t prefix_cover_end(struct vtlmem_rtable *t, uint64_t x, uint32_t mode)
+{
+	const struct vtlmem_rtree_node *l = t->iroot;
+	const struct rt_node *n;
+	uint64_t best = 0;
+
+	while (l) {
+		n = (const struct rt_node *)l;
+		if (n->start > x) {
+			l = l->left;
+			continue;
+		}
+		best = max_u64(best, sub_cover_end(l->left, mode));
+		if (mode == VTLMEM_RES_SHARED || n->mode == VTLMEM_RES_EXCLUSIVE)
+			best = max_u64(best, n->end);
+		l = l->right;
+	}
+	return best;
+}
+
+/* [pa, pa + len) as [*s, *e); false for len 0 or a wrapping range. */
+static bool range_of(vtlmem_paddr_t pa, uint64_t len, uint64_t *s, uint64_t *e)
+{
+	*s = vtlmem_pa_val(pa);
+	return len && !__builtin_add_overflow(*s, len, e);
+}
+
+bool vtlmem_is_reserved(struct vtlmem_rtable *t, vtlmem_paddr_t pa, uint64_t len,
+			enum vtlmem_rmode mode)
+{
+	uint64_t cur, end, m;
+	bool ok = false;
+
+	if (!t || !mode_valid(mode) || !range_of(pa, len, &cur, &end))
+		return false;
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	/* cur only grows: each step jumps to the end of the covered run. */
+	for (;;) {
+		m = prefix_cover_end(t, cur, (uint32_t)mode);
+		if (m <= cur)
+			break;
+		if (m >= end) {
+			ok = true;
+			break;
+		}
+		cur = m;
+	}
+	vtlmem_lock_release(t->plat, &t->lock);
+	return ok;
+}
+
+/* Do h's ranges (sorted, disjoint) cover [s, e)? Lock held. */
+static bool handle_covers(struct rt_handle *h, uint64_t s, uint64_t e)
+{
+	struct ref_cursor c;
+	struct rt_node *n;
+	uint32_t i;
+
+	cursor_init(&c, h);
+	for (i = 0; i < h->nref; i++) {
+		n = *cursor_next(&c);
+		if (n->end <= s)
+			continue;
+		if (n->start > s)
+			return false;
+		s = n->end;
+		if (s >= e)
+			return true;
+	}
+	return false;
+}
+
+bool vtlmem_resv_covers(struct vtlmem_rtable *t, vtlmem_resv_t h, vtlmem_paddr_t pa,
+			uint64_t len)
+{
+	struct rt_handle *rh;
+	uint64_t s, e;
+	bool ok = false;
+
+	if (!t || !h.id || !range_of(pa, len, &s, &e))
+		return false;
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	rh = find_handle(t, h.id);
+	if (rh)
+		ok = handle_covers(rh, s, e);
+	vtlmem_lock_release(t->plat, &t->lock);
+	return ok;
+}
+
+int vtlmem_resv_mode(struct vtlmem_rtable *t, vtlmem_resv_t h, enum vtlmem_rmode *mode)
+{
+	struct rt_handle *rh;
+	int ret = -VTLMEM_ENOENT;
+
+	if (!t || !mode)
+		return -VTLMEM_EINVAL;
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	rh = h.id ? find_handle(t, h.id) : NULL;
+	if (rh) {
+		*mode = (enum vtlmem_rmode)rh->mode;
+		ret = 0;
+	}
+	vtlmem_lock_release(t->plat, &t->lock);
+	return ret;
+}
+
+size_t vtlmem_rtable_iterate(struct vtlmem_rtable *t,
+			     void (*fn)(void *arg, vtlmem_paddr_t pa, uint64_t len,
+					enum vtlmem_rmode mode, uint32_t readers),
+			     void *arg)
+{
+	struct vtlmem_rtree_node *l;
+	struct rt_node *n;
+	size_t count = 0;
+
+	if (!t || !fn)
+		return 0;
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	for (l = vtlmem_rtree_first(t->iroot); l; l = vtlmem_rtree_next(l)) {
+		n = TO_NODE(l);
+		fn(arg, vtlmem_pa(n->start), n->end - n->start, (enum vtlmem_rmode)n->mode,
+		   n->readers > UINT32_MAX ? UINT32_MAX : (uint32_t)n->readers);
+		count++;
+	}
+	vtlmem_lock_release(t->plat, &t->lock);
+	return count;
+}
+
+/* ---- dump, stats ------------------------------------------------------- */
+
+static void dump_node(const struct rt_node *n, void (*puts)(void *arg, const char *line),
+		      void *arg)
+{
+	char b[128];
+	size_t k;
+
+	k = vtlmem_fmt_str(b, sizeof(b), 0, "resv [");
+	k = vtlmem_fmt_hex(b, sizeof(b), k, n->start, 0);
+	k = vtlmem_fmt_str(b, sizeof(b), k, ", ");
+	k = vtlmem_fmt_hex(b, sizeof(b), k, n->end, 0);
+	k = vtlmem_fmt_str(b, sizeof(b), k, ") len ");
+	k = vtlmem_fmt_hex(b, sizeof(b), k, n->end - n->start, 0);
+	if (n->mode == VTLMEM_RES_EXCLUSIVE) {
+		vtlmem_fmt_str(b, sizeof(b), k, " excl");
+	} else {
+		k = vtlmem_fmt_str(b, sizeof(b), k, " shared readers ");
+		vtlmem_fmt_u64(b, sizeof(b), k, n->readers);
+	}
+	puts(arg, b);
+}
+
+static void dump_summary(const struct vtlmem_rtable *t,
+			 void (*puts)(void *arg, const char *line), void *arg)
+{
+	char b[128];
+	size_t k;
+
+	k = vtlmem_fmt_str(b, sizeof(b), 0, "rtable: ");
+	k = vtlmem_fmt_u64(b, sizeof(b), k, t->nodes);
+	k = vtlmem_fmt_str(b, sizeof(b), k, " intervals, ");
+	k = vtlmem_fmt_u64(b, sizeof(b), k, t->handles);
+	k = vtlmem_fmt_str(b, sizeof(b), k, " handles, ");
+	k = vtlmem_fmt_u64(b, sizeof(b), k, t->ncache);
+	k = vtlmem_fmt_str(b, sizeof(b), k, " cached, ");
+	k = vtlmem_fmt_u64(b, sizeof(b), k, t->objects);
+	vtlmem_fmt_str(b, sizeof(b), k, " objects");
+	puts(arg, b);
+}
+
+void vtlmem_rtable_dump(struct vtlmem_rtable *t, void (*puts)(void *arg, const char *line),
+			void *arg)
+{
+	struct vtlmem_rtree_node *l;
+
+	if (!t || !puts)
+		return;
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	for (l = vtlmem_rtree_first(t->iroot); l; l = vtlmem_rtree_next(l))
+		dump_node(TO_NODE(l), puts, arg);
+	dump_summary(t, puts, arg);
+	vtlmem_lock_release(t->plat, &t->lock);
+}
+
+void vtlmem_rtable_stats(struct vtlmem_rtable *t, struct vtlmem_rtable_stats *st)
+{
+	if (!t || !st)
+		return;
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	st->intervals = t->nodes;
+	st->handles = t->handles;
+	st->cached = t->ncache;
+	st->objects = t->objects;
+	st->reserves = t->reserves;
+	st->releases = t->releases;
+	st->conflicts = t->conflicts;
+	vtlmem_lock_release(t->plat, &t->lock);
+}
+
+/* ---- self-check (debug) ------------------------------------------------ */
+
+/* Augmentation of the subtree at l is exact; returns its max_end or ~0. */
+static uint64_t check_aug(const struct vtlmem_rtree_node *l, uint64_t *xend)
+{
+	const struct rt_node *n = (const struct rt_node *)l;
+	uint64_t le, lx, re, rx, me;
+
+	*xend = 0;
+	if (!l)
+		return 0;
+	le = check_aug(l->left, &lx);
+	re = check_aug(l->right, &rx);
+	if (le == UINT64_MAX || re == UINT64_MAX)
+		return UINT64_MAX;
+	me = max_u64(n->end, max_u64(le, re));
+	*xend = max_u64(own_xend(n), max_u64(lx, rx));
+	if (n->max_end != me || n->max_xend != *xend)
+		return UINT64_MAX;
+	return me;
+}
+
+/* Intervals: valid, exclusive ones overlap nothing, readers consistent. */
+static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
+{
+	const struct vtlmem_rtree_node *l;
+	const struct rt_node *n;
+	uint64_t all_end = 0, x_end = 0, xe;
+
+	if (vtlmem_rtree_check(t->iroot, node_cmp) != (long)t->nodes)
+		return -1;
+	if (check_aug(t->iroot, &xe) == UINT64_MAX)
+		return -2;
+	*readers = 0;
+	for (l = vtlmem_rtree_first(t->iroot); l; l = vtlmem_rtree_next(l)) {
+		n = (const struct rt_node *)l;
+		if (n->end <= n->start || n->readers == 0 || n->mode > VTLMEM_RES_SHARED)
+			return -3;
+		if (n->mode == VTLMEM_RES_EXCLUSIVE && (n->readers != 1 || all_end > n->start))
+			return -4;
+		if (x_end > n->start)
+			return -4;
+		all_end = max_u64(all_end, n->end);
+		if (n->mode == VTLMEM_RES_EXCLUSIVE)
+			x_end = max_u64(x_end, n->end);
+		*readers += n->readers;
+	}
+	return 0;
+}
+
+/* Handles: ids below next_id, refs sorted and disjoint, modes match. */
+static int check_handles(struct vtlmem_rtable *t, uint64_t *refs)
+{
+	const struct vtlmem_rtree_node *l;
+	struct rt_handle *h;
+	struct ref_cursor c;
+	struct rt_node *n;
+	uint64_t prev_end;
+	uint32_t i;
+
+	if (vtlmem_rtree_check(t->hroot, handle_cmp) != (long)t->handles)
+		return -5;
+	*refs = 0;
+	for (l = vtlmem_rtree_first(t->hroot); l; l = vtlmem_rtree_next(l)) {
+		h = TO_HANDLE(l);
+		if (h->id == 0 || (t->next_id && h->id >= t->next_id) || h->nref == 0)
+			return -6;
+		cursor_init(&c, h);
+		prev_end = 0;
+		for (i = 0; i < h->nref; i++) {
+			n = *cursor_next(&c);
+			if (n->mode != h->mode || n->start < prev_end)
+				return -7;
+			prev_end = n->end;
+		}
+		*refs += h->nref;
+	}
+	return 0;
+}
+
+int vtlmem_rtable_selfcheck(struct vtlmem_rtable *t)
+{
+	struct rt_pool cache;
+	uint64_t readers = 0, refs = 0, k = 0;
+	int ret;
+
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	ret = check_intervals(t, &readers);
+	if (!ret)
+		ret = check_handles(t, &refs);
+	if (!ret && readers != refs)
+		ret = -8;
+	for (cache.head = t->cache; !ret && cache.head; cache.head = cache.head->next_free)
+		k++;
+	if (!ret && (k != t->ncache || k > VTLMEM_RTABLE_CACHE || t->objects < k))
+		ret = -9;
+	vtlmem_lock_release(t->plat, &t->lock);
+	return ret;
+}
