@@ -171,6 +171,7 @@ check-exhaustive: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	$(Q)$(if $(BOOT_BENCH),$(MAKE) --no-print-directory $(BOOT_BENCH))
 
 ifeq ($(DEMO_TARGET),)
 demo: deps
