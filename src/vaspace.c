@@ -4,6 +4,7 @@
  * ranges (see vaspace.h for the invariants).
  */
 #include "vaspace.h"
+#include "bug.h"
 
 static struct vas_node *vnode(const struct vtlmem_rtree_node *rb)
 {
@@ -53,24 +54,30 @@ static void cache_put(struct vas *v, struct vas_node *x)
 	v->ncache++;
 }
 
-/* A node from the cache, else from the platform; NULL if neither has one. */
+/* A spare node; the invariant (vaspace.h) guarantees there is one. */
 static struct vas_node *node_get(struct vas *v)
 {
 	struct vas_node *x = v->cache;
 
-	if (x) {
-		v->cache = vnode(x->rb.left);
-		v->ncache--;
-		return x;
-	}
-	return v->p->alloc(v->p->ctx, sizeof(*x));
+	if (!x)
+		return NULL;
+	v->cache = vnode(x->rb.left);
+	v->ncache--;
+	return x;
 }
 
+/* Spare nodes the invariant needs when nalloc allocations are live. */
+static bool nodes_short(const struct vas *v, uint64_t nalloc)
+{
+	return v->nfree + v->ncache < nalloc + 1;
+}
+
+/* Give back spares beyond the cache bound that the invariant does not need. */
 static void cache_trim(struct vas *v)
 {
 	struct vas_node *x;
 
-	while (v->ncache > VAS_CACHE_MAX) {
+	while (v->ncache > VAS_CACHE_MAX && v->nfree + v->ncache > v->nalloc + 1) {
 		x = v->cache;
 		v->cache = vnode(x->rb.left);
 		v->ncache--;
@@ -110,7 +117,8 @@ int vas_init(struct vas *v, const struct vtlmem_platform *p, uint64_t start, uin
 	v->free_pages = len;
 	v->nfree = 0;
 	v->nalloc = 0;
-	x = node_get(v);
+	v->grew = false;
+	x = v->p->alloc(v->p->ctx, sizeof(*x));
 	if (!x)
 		return -VTLMEM_ENOMEM;
 	tree_add(v, x, start, len);
@@ -156,6 +164,13 @@ int vas_alloc(struct vas *v, uint64_t len, uint64_t *out)
 		return -VTLMEM_EINVAL;
 	if (sub_max(v->root) < len)
 		return -VTLMEM_ENOSPC;
+	v->grew = nodes_short(v, v->nalloc + 1);
+	if (v->grew) {
+		x = v->p->alloc(v->p->ctx, sizeof(*x));
+		if (!x)
+			return -VTLMEM_ENOMEM;
+		cache_put(v, x);
+	}
 	x = first_fit(v, len);
 	*out = x->start;
 	if (x->len == len) {
@@ -168,6 +183,21 @@ int vas_alloc(struct vas *v, uint64_t len, uint64_t *out)
 	v->free_pages -= len;
 	v->nalloc++;
 	return 0;
+}
+
+void vas_unalloc(struct vas *v, uint64_t start, uint64_t len)
+{
+	struct vas_node *x;
+	bool grew = v->grew;
+	int ret = vas_free(v, start, len);
+
+	VTLMEM_BUG_ON(v->p, ret != 0);   /* the caller's own last allocation */
+	if (grew) {
+		x = node_get(v);
+		VTLMEM_BUG_ON(v->p, !x);
+		v->p->free(v->p->ctx, x, sizeof(*x));
+	}
+	v->grew = false;
 }
 
 /* Free ranges just below and at-or-above page s (NULL where none). */
@@ -195,15 +225,13 @@ static bool in_arena(const struct vas *v, uint64_t start, uint64_t len)
 	       len <= v->len - (start - v->start);
 }
 
-/* Insert [start, start + len) as a range of its own; -ENOMEM if no node. */
-static int free_alone(struct vas *v, uint64_t start, uint64_t len)
+/* Insert [start, start + len) as a range of its own, on a spare node. */
+static void free_alone(struct vas *v, uint64_t start, uint64_t len)
 {
 	struct vas_node *x = node_get(v);
 
-	if (!x)
-		return -VTLMEM_ENOMEM;
+	VTLMEM_BUG_ON(v->p, !x);   /* the node invariant of vaspace.h */
 	tree_add(v, x, start, len);
-	return 0;
 }
 
 int vas_free(struct vas *v, uint64_t start, uint64_t len)
@@ -234,8 +262,8 @@ int vas_free_many(struct vas *v, uint64_t start, uint64_t len, uint64_t count)
 		succ->start = start;
 		succ->len += len;
 		propagate(succ);
-	} else if (free_alone(v, start, len)) {
-		return -VTLMEM_ENOMEM;
+	} else {
+		free_alone(v, start, len);
 	}
 	v->free_pages += len;
 	v->nalloc -= count < v->nalloc ? count : v->nalloc;
@@ -291,7 +319,7 @@ long vas_check(const struct vas *v)
 		sum += x->len;
 	}
 	if (n != (uint64_t)count || n != v->nfree || sum != v->free_pages ||
-	    v->ncache > VAS_CACHE_MAX + 1)
+	    nodes_short(v, v->nalloc))
 		return -1;
 	return count;
 }

@@ -16,10 +16,13 @@
  *   - every node's maxlen is the largest len in its subtree;
  *   - free_pages is the sum of the free ranges' lengths.
  *
- * Memory: allocation never needs a node (it shrinks or removes one); a free
- * that coalesces with neither neighbour needs one, taken from a small cache
- * of spare nodes or else from the platform allocator. Up to VAS_CACHE_MAX
- * spares are kept; more are given back.
+ * Memory: a free never needs memory, so giving VA back cannot fail. Free
+ * ranges are never adjacent, so nfree <= nalloc + 1 at all times, and each
+ * free adds at most one range; vas_alloc therefore keeps the invariant
+ *   nfree + ncache >= nalloc + 1      (every node a later free can need)
+ * by taking one node from the platform into the spare cache when it is
+ * short (the only allocation; -ENOMEM then, nothing changed). Spares beyond
+ * VAS_CACHE_MAX that the invariant does not need are given back.
  *
  * No locking: the caller (the vmap manager) serialises every call.
  */
@@ -46,6 +49,7 @@ struct vas {
 	uint64_t free_pages;              /* sum of free range lengths         */
 	uint64_t nfree;                   /* free ranges (nodes in the tree)   */
 	uint64_t nalloc;                  /* live allocations                  */
+	bool grew;                        /* last vas_alloc took a node        */
 };
 
 /*
@@ -61,22 +65,23 @@ void vas_fini(struct vas *v);
 /*
  * Allocate len pages: *out = the lowest start of a free range of at least
  * len pages. Returns 0, -VTLMEM_EINVAL (len 0), -VTLMEM_ENOSPC (no free
- * range that long; nothing changes). Never allocates memory. O(log n).
+ * range that long), -VTLMEM_ENOMEM (the spare node the invariant needs
+ * could not be allocated); nothing changes on error. O(log n).
  */
 int vas_alloc(struct vas *v, uint64_t len, uint64_t *out);
 
 /*
+ * Undo the directly preceding vas_alloc(): restores the exact previous
+ * state (free ranges, counters, spare cache, platform allocations) and
+ * cannot fail. start/len are what that call allocated.
+ */
+void vas_unalloc(struct vas *v, uint64_t start, uint64_t len);
+
+/*
  * Free [start, start + len), which must be a range no free range overlaps
  * (normally exactly what one vas_alloc returned). Coalesces with the free
- * neighbours. Returns 0, -VTLMEM_EINVAL (len 0, outside the arena, or
- * overlapping free space: nothing changes), -VTLMEM_ENOMEM (a node was
- * needed, the cache was empty and the platform allocator failed: nothing
- * changes). O(log n).
- *
- * Undo: vas_free() of what the directly preceding vas_alloc() returned
- * restores the exact previous state (free ranges, counters, cache) and
- * cannot fail: an allocation that consumed a whole free range left that
- * range's node in the cache, and the free takes it back.
+ * neighbours. Returns 0, or -VTLMEM_EINVAL (len 0, outside the arena, or
+ * overlapping free space: nothing changes). Never allocates. O(log n).
  */
 int vas_free(struct vas *v, uint64_t start, uint64_t len);
 

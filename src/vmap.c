@@ -19,6 +19,7 @@
  * The lifecycle of mapping structs and the lock order are described in
  * vmap_internal.h; unmap, quarantine and purge live in vmap_purge.c.
  */
+#include "bug.h"
 #include "pacheck.h"
 #include "vmap_internal.h"
 
@@ -164,9 +165,9 @@ int vtlmem_vmap_destroy(struct vtlmem_vmap *vm)
 		if (ret)
 			return ret;
 	}
-	/* Anything still listed was flushed (its VA only lacked a node). */
 	p = vm->p;
-	free_list(vm, vm->q.head);
+	/* nothing live, nothing purging: a successful purge emptied the list */
+	VTLMEM_BUG_ON(p, vm->q.head || vm->q.dhead);
 	free_list(vm, vm->pool);
 	vas_fini(&vm->vas);
 	pgt_fini(&vm->pt);
@@ -336,7 +337,7 @@ static int place_locked(struct vtlmem_vmap *vm, uint64_t npages, struct place *p
 	ret = pl->spare.n ? pgt_spare_get(&vm->pt, &pl->spare, pl->spare.n) : 0;
 	if (!ret)
 		return 0;
-	vas_free(&vm->vas, pl->vpage, npages + 1);   /* exact undo, cannot fail */
+	vas_unalloc(&vm->vas, pl->vpage, npages + 1);   /* exact undo, cannot fail */
 fail_struct:
 	vmap_struct_put(vm, pl->m, pl->fresh);
 	return ret;

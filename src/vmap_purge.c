@@ -2,11 +2,11 @@
 /*
  * Unmap, quarantine and purge of the vmap manager.
  *
- *
  * Quarantine and purge. Unmap appends the mapping to the quarantine list.
  * A purge takes the whole list (and the deferred reservation releases) out
- * under the lock, drops the lock, issues ONE shootdown covering the span
- * [lowest va, highest mapped end) of the batch, and re-locks: on success
+ * under the lock, drops the lock, invalidates the span [lowest va, highest
+ * mapped end) of the batch on this CPU and, with ONE shootdown, on every
+ * other CPU (preemption off across both), and re-locks: on success
  * the batch's VA goes back to the allocator and its reservations are
  * released (without the vmap lock); on failure the batch goes back into the
  * quarantine and stays there. Mappings unmapped while a shootdown is in
@@ -15,6 +15,7 @@
  * (one in flight per manager, `purging`), so "a purge succeeded" always
  * covers everything unmapped before that purge took its batch.
  */
+#include "bug.h"
 #include "vmap_internal.h"
 
 static void quarantine_add(struct qlist *q, struct vtlmem_mapping *m)
@@ -129,23 +130,21 @@ struct va_run {
 };
 
 /*
- * Free one run's VA with one allocator call. If that needs a node the
- * allocator cannot get, the run's mappings stay quarantined (flushed,
- * reservations released: only their VA waits for the next purge).
+ * Free one run's VA with one allocator call and pool its mapping structs.
+ * Cannot fail: freeing VA never needs memory (vaspace.h), so a purge whose
+ * shootdown succeeded always makes all of its VA reusable.
  */
 static void run_free(struct vtlmem_vmap *vm, struct va_run *r)
 {
 	struct vtlmem_mapping *m, *next;
-	bool keep;
+	int ret;
 
 	r->tail->next = NULL;
-	keep = vas_free_many(&vm->vas, r->start, r->len, r->count) != 0;
+	ret = vas_free_many(&vm->vas, r->start, r->len, r->count);
+	VTLMEM_BUG_ON(vm->p, ret != 0);   /* the run is VA this manager allocated */
 	for (m = r->head; m; m = next) {
 		next = m->next;
-		if (keep)
-			quarantine_add(&vm->q, m);
-		else
-			vmap_struct_put(vm, m, false);
+		vmap_struct_put(vm, m, false);
 	}
 }
 
@@ -181,15 +180,36 @@ static void batch_free_va(struct vtlmem_vmap *vm, struct qlist *b)
 		run_free(vm, &r);
 }
 
+/*
+ * Invalidate the batch's VA span on every CPU: this one here (the library's
+ * own invalidation, or the platform's tlb_local), every other one through
+ * the shootdown op. Preemption stays off across both, so that "this CPU"
+ * and "every other CPU" are one partition of all CPUs: a thread that
+ * migrated in between would leave the CPU it started on uncovered. This
+ * CPU may hold translations of the batch even though it unmapped none of
+ * it: it may have used a mapping that another CPU unmapped.
+ */
+static int flush_everywhere(struct vtlmem_vmap *vm, const struct qlist *b, uint64_t *fpages,
+			    uint64_t *fall)
+{
+	const struct vtlmem_platform *p = vm->p;
+	unsigned long cookie = p->preempt_off(p->ctx);
+	int ret;
+
+	flush_local(p, b->lo, (b->hi - b->lo) >> VTLMEM_PAGE_SHIFT, fpages, fall);
+	ret = p->tlb_shootdown(p->ctx, b->lo, b->hi - b->lo);
+	p->preempt_on(p->ctx, cookie);
+	return ret;
+}
+
 int vtlmem_vmap_purge(struct vtlmem_vmap *vm)
 {
-	const struct vtlmem_platform *p;
+	uint64_t fpages = 0, fall = 0;
 	struct qlist b;
 	int ret = 0;
 
 	if (!vm)
 		return -VTLMEM_EINVAL;
-	p = vm->p;
 	vm_lock(vm);
 	if (vm->purging) {
 		vm_unlock(vm);
@@ -203,11 +223,13 @@ int vtlmem_vmap_purge(struct vtlmem_vmap *vm)
 	vm_unlock(vm);
 
 	if (b.head)
-		ret = p->tlb_shootdown(p->ctx, b.lo, b.hi - b.lo);
+		ret = flush_everywhere(vm, &b, &fpages, &fall);
 	if (!ret)
 		batch_release(vm, &b);
 
 	vm_lock(vm);
+	vm->st.flush_pages += fpages;
+	vm->st.flush_all += fall;
 	if (ret) {
 		vm->st.failures++;
 		batch_requeue(vm, &b);

@@ -92,6 +92,17 @@ struct vtlmem_platform {
 	/* Bookkeeping allocation (never on a copy path). NULL on failure. */
 	void *(*alloc)(void *ctx, size_t size);
 	void (*free)(void *ctx, void *p, size_t size);
+
+	/*
+	 * Optional: called when the library finds one of its own internal
+	 * invariants broken, with the library source file and line. That is a
+	 * bug in the library: no argument a caller passes and no data VTL0
+	 * writes can reach it (those get error codes). It should not return
+	 * (panic, or stop the CPU); if it returns, or is NULL, the library
+	 * executes a trap instruction (__builtin_trap()). May be called in any
+	 * context, with library locks held.
+	 */
+	void (*bug)(void *ctx, const char *file, unsigned line);
 };
 
 /* The platform's physical-address width in bits (pa_bits, or 52 if 0). */

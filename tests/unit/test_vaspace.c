@@ -204,32 +204,77 @@ static void free_rejects_ranges_outside_or_overlapping_free_space(void **state)
 	vas_fini(&v);
 }
 
-static void free_needing_a_node_fails_with_enomem_without_change(void **state)
+/*
+ * A free never allocates: the spare node a free of a lone range needs was
+ * taken by the allocation, so even with the platform allocator failing
+ * every free succeeds. The allocation that cannot get its spare node fails
+ * with -ENOMEM and changes nothing.
+ */
+static void free_never_allocates_and_alloc_takes_the_spare_node(void **state)
 {
 	struct hostplat *hp = *state;
 	struct vas v;
 	struct ranges *before, *after;
-	uint64_t a, b, c;
+	uint64_t a, b, c, x;
+	long live;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 30), 0);
+	assert_int_equal(vas_init(&v, &hp->ops, 0, 40), 0);
 	assert_int_equal(vas_alloc(&v, 10, &a), 0);
 	assert_int_equal(vas_alloc(&v, 10, &b), 0);
-	assert_int_equal(vas_alloc(&v, 10, &c), 0);   /* exact fit: node cached */
-	assert_int_equal(v.ncache, 1);
-	assert_int_equal(vas_free(&v, b, 10), 0);     /* alone: uses the cached node */
-	assert_int_equal(v.ncache, 0);
-	before = snap(&v);
+	assert_int_equal(vas_alloc(&v, 10, &c), 0);
+	/* 1 free range + spares >= 3 live allocations + 1 */
+	assert_int_equal(v.nfree + v.ncache, 4);
+	live = hp->alloc_live;
 	hp->fail_alloc_at = 1;
-	assert_int_equal(vas_free(&v, a, 10 - 1), -VTLMEM_ENOMEM);
+	assert_int_equal(vas_free(&v, a, 10), 0);     /* alone: [0,10) */
+	assert_int_equal(vas_free(&v, c, 10), 0);     /* joins [30,40) */
+	assert_int_equal(vas_free(&v, b, 10), 0);     /* joins both */
+	assert_int_equal(hp->fail_alloc_at, 1);       /* the allocator was never asked */
+	assert_int_equal(hp->alloc_live, live);
+	assert_int_equal(vas_check(&v), 1);
+	/* three allocations again; the fourth cannot get its spare node */
+	hp->fail_alloc_at = 0;
+	assert_int_equal(vas_alloc(&v, 10, &a), 0);
+	assert_int_equal(vas_alloc(&v, 10, &b), 0);
+	assert_int_equal(vas_alloc(&v, 10, &c), 0);
+	before = snap(&v);
+	live = hp->alloc_live;
+	hp->fail_alloc_at = 1;
+	assert_int_equal(vas_alloc(&v, 5, &x), -VTLMEM_ENOMEM);
+	hp->fail_alloc_at = 0;
 	after = snap(&v);
 	assert_same(before, after);
-	assert_int_equal(v.nalloc, 2);
-	assert_int_equal(v.free_pages, 10);
-	/* coalescing frees need no node */
-	hp->fail_alloc_at = 1;
-	assert_int_equal(vas_free(&v, a, 10), 0);
-	assert_int_equal(hp->fail_alloc_at, 1);
-	hp->fail_alloc_at = 0;
+	assert_int_equal(v.nalloc, 3);
+	assert_int_equal(hp->alloc_live, live);
+	assert_int_equal(vas_check(&v), 1);
+	free(before);
+	free(after);
+	vas_fini(&v);
+}
+
+/* vas_unalloc() of an allocation that took a spare node gives it back. */
+static void unalloc_gives_back_the_spare_node_it_took(void **state)
+{
+	struct hostplat *hp = *state;
+	struct vas v;
+	struct ranges *before, *after;
+	uint64_t a, x;
+	uint32_t ncache;
+	long live;
+
+	assert_int_equal(vas_init(&v, &hp->ops, 0, 40), 0);
+	assert_int_equal(vas_alloc(&v, 10, &a), 0);
+	before = snap(&v);
+	ncache = v.ncache;
+	live = hp->alloc_live;
+	assert_int_equal(vas_alloc(&v, 10, &x), 0);
+	assert_true(v.grew);
+	assert_int_equal(hp->alloc_live, live + 1);
+	vas_unalloc(&v, x, 10);
+	after = snap(&v);
+	assert_same(before, after);
+	assert_int_equal(v.ncache, ncache);
+	assert_int_equal(hp->alloc_live, live);
 	assert_int_equal(vas_check(&v), 1);
 	free(before);
 	free(after);
@@ -254,7 +299,7 @@ static void free_of_the_last_alloc_restores_the_exact_state(void **state)
 	ncache = v.ncache;
 	live = hp->alloc_live;
 	assert_int_equal(vas_alloc(&v, 3, &x), 0);
-	assert_int_equal(vas_free(&v, x, 3), 0);
+	vas_unalloc(&v, x, 3);
 	after = snap(&v);
 	assert_same(before, after);
 	assert_int_equal(v.ncache, ncache);
@@ -264,7 +309,7 @@ static void free_of_the_last_alloc_restores_the_exact_state(void **state)
 	hp->fail_alloc_at = 1;
 	assert_int_equal(vas_alloc(&v, 10, &x), 0);
 	assert_int_equal(x, 0);
-	assert_int_equal(vas_free(&v, x, 10), 0);
+	vas_unalloc(&v, x, 10);
 	hp->fail_alloc_at = 0;
 	after = snap(&v);
 	assert_same(before, after);
@@ -276,6 +321,11 @@ static void free_of_the_last_alloc_restores_the_exact_state(void **state)
 	vas_fini(&v);
 }
 
+/*
+ * Spares: at peak every live allocation holds one (nfree + ncache ==
+ * nalloc + 1); once freed, spares the invariant no longer needs are given
+ * back down to the cache bound.
+ */
 static void spare_nodes_are_bounded_by_the_cache_limit(void **state)
 {
 	struct hostplat *hp = *state;
@@ -285,9 +335,14 @@ static void spare_nodes_are_bounded_by_the_cache_limit(void **state)
 	assert_int_equal(vas_init(&v, &hp->ops, 0, 800), 0);
 	for (i = 0; i < 400; i++)
 		assert_int_equal(vas_alloc(&v, 2, &a[i]), 0);
+	assert_int_equal(v.nfree + v.ncache, 401);
+	assert_int_equal(hp->alloc_live, 401);
 	for (i = 0; i < 400; i += 2)       /* 200 separate holes */
 		assert_int_equal(vas_free(&v, a[i], 2), 0);
 	assert_int_equal(vas_check(&v), 200);
+	/* trimmed to nalloc + 1 until 64 spares are left, then each hole used one */
+	assert_int_equal(v.nfree + v.ncache, 233);
+	assert_true(v.nfree + v.ncache >= v.nalloc + 1);
 	for (i = 1; i < 400; i += 2)       /* every free joins two holes */
 		assert_int_equal(vas_free(&v, a[i], 2), 0);
 	assert_int_equal(vas_check(&v), 1);
@@ -445,7 +500,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(alloc_rejects_zero_and_reports_enospc_without_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(free_coalesces_left_right_both_and_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(free_rejects_ranges_outside_or_overlapping_free_space, setup, teardown),
-		cmocka_unit_test_setup_teardown(free_needing_a_node_fails_with_enomem_without_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(free_never_allocates_and_alloc_takes_the_spare_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(unalloc_gives_back_the_spare_node_it_took, setup, teardown),
 		cmocka_unit_test_setup_teardown(free_of_the_last_alloc_restores_the_exact_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(spare_nodes_are_bounded_by_the_cache_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(random_alloc_free_matches_a_first_fit_bitmap_model, setup, teardown),

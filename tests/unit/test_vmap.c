@@ -1041,6 +1041,84 @@ static void unmap_clears_entries_and_flushes_exactly_those_pages(void **state)
 	fx_free(f);
 }
 
+/* What the shootdown op saw of the purge's own local invalidation. */
+static struct {
+	unsigned long local_calls, preempt_depth;
+	struct hostplat_tlb_event last;
+} at_shootdown;
+
+static void record_at_shootdown(struct hostplat *hp, uintptr_t va, uint64_t len)
+{
+	(void)va;
+	(void)len;
+	at_shootdown.local_calls = hp->tlb_local_calls;
+	at_shootdown.preempt_depth = hp->preempt_offs - hp->preempt_ons;
+	at_shootdown.last = hp->tlb_log[(hp->tlb_log_n - 1) % HOSTPLAT_TLB_LOG];
+}
+
+/*
+ * Issue 9, defect 1: the shootdown op covers every OTHER CPU, so a purge
+ * must invalidate the batch on its own CPU too (that CPU may have used a
+ * mapping another CPU unmapped), first, with preemption off across both so
+ * that "this CPU" and "the others" are all CPUs. The batch span is
+ * [lowest va, highest mapped end): 2 + 1 guard + 3 pages = 6 pages here; a
+ * span over 32 pages is one whole local flush. (The per-CPU TLB model in
+ * test_smp_tlb.c shows the stale access this prevents.)
+ */
+static void purge_invalidates_its_own_cpu_before_the_shootdown_with_preemption_off(void **state)
+{
+	struct fx *f;
+	vtlmem_paddr_t p[2] = { vpage(1), vpage(2) }, q[3] = { vpage(3), vpage(4), vpage(5) };
+	vtlmem_paddr_t big[40];
+	struct vtlmem_mapping *m1, *m2, *mb;
+	struct vtlmem_vmap_stats st0;
+	uintptr_t v1, v2, vb;
+	unsigned long calls;
+	unsigned i;
+
+	(void)state;
+	f = fx_new();
+	m1 = map_ok(f, p, 2, VTLMEM_PROT_RW, &v1);
+	m2 = map_ok(f, q, 3, VTLMEM_PROT_RO, &v2);
+	assert_int_equal(v2, v1 + 3 * PG);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, m2), 0);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, m1), 0);
+	calls = f->hp.tlb_local_calls;
+	st0 = stats(f);
+	f->hp.on_shootdown = record_at_shootdown;
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	assert_int_equal(at_shootdown.local_calls, calls + 1);
+	assert_int_equal(at_shootdown.preempt_depth, 1);
+	assert_int_equal(at_shootdown.last.va, v1);
+	assert_int_equal(at_shootdown.last.npages, 6);
+	assert_int_equal(f->hp.last_shootdown_va, v1);
+	assert_int_equal(f->hp.last_shootdown_len, 6 * PG);
+	assert_int_equal(f->hp.preempt_offs, f->hp.preempt_ons);
+	assert_int_equal(stats(f).local_flush_pages, st0.local_flush_pages + 6);
+	assert_int_equal(stats(f).local_flush_all, st0.local_flush_all);
+	/* a 40-page batch: one whole local flush */
+	for (i = 0; i < 40; i++)
+		big[i] = vpage(100 + i);
+	mb = map_ok(f, big, 40, VTLMEM_PROT_RW, &vb);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
+	st0 = stats(f);
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	assert_int_equal(at_shootdown.last.npages, 0);
+	assert_int_equal(at_shootdown.preempt_depth, 1);
+	assert_int_equal(stats(f).local_flush_all, st0.local_flush_all + 1);
+	/* a failed shootdown: the local invalidation happened, the VA stays */
+	mb = map_ok(f, big, 1, VTLMEM_PROT_RW, &vb);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
+	calls = f->hp.tlb_local_calls;
+	f->hp.fail_shootdowns = 1;
+	assert_int_equal(vtlmem_vmap_purge(f->vm), -VTLMEM_EIO);
+	assert_int_equal(f->hp.tlb_local_calls, calls + 1);
+	assert_int_equal(f->hp.preempt_offs, f->hp.preempt_ons);
+	assert_int_equal(stats(f).quarantined_pages, 1);
+	f->hp.on_shootdown = NULL;
+	fx_free(f);
+}
+
 static void unmap_rejects_handles_that_are_not_live(void **state)
 {
 	struct fx *f, *g;
@@ -1271,39 +1349,50 @@ static void purge_while_another_is_in_flight_is_ebusy(void **state)
 	fx_free(f);
 }
 
-/* A purge whose VA free needs an allocator node it cannot get. */
-static void purge_keeps_va_quarantined_when_the_allocator_lacks_a_node(void **state)
+/*
+ * Issue 9, defect 3: giving VA back never allocates. Map A, B, C, unmap A
+ * and C (each free then needs a range of its own), make the next platform
+ * allocation fail: the purge still frees all of it, makes no allocation,
+ * leaves nothing quarantined, and both VAs are reusable at once. (Before the
+ * fix the purge returned 0 with C's page still quarantined for good.)
+ */
+static void purge_gives_every_va_back_without_allocating(void **state)
 {
 	struct fx *f;
 	vtlmem_paddr_t a[1] = { vpage(1) }, b[1] = { vpage(2) }, c[1] = { vpage(3) };
 	struct vtlmem_mapping *ma, *mb, *mc;
 	uintptr_t va, vb, vc, vn;
+	unsigned long allocs;
 
 	(void)state;
 	f = fx_new();
 	ma = map_ok(f, a, 1, VTLMEM_PROT_RW, &va);
 	mb = map_ok(f, b, 1, VTLMEM_PROT_RW, &vb);
 	mc = map_ok(f, c, 1, VTLMEM_PROT_RW, &vc);
-	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
-	/* b's VA has allocated neighbours on both sides: its free needs a node */
-	f->hp.fail_alloc_at = 1;
-	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
-	f->hp.fail_alloc_at = 0;
-	assert_int_equal(f->hp.shootdowns, 1);
-	assert_int_equal(stats(f).quarantined_pages, 1);        /* VA still held */
-	assert_false(vtlmem_is_reserved(&f->rt, b[0], PG, VTLMEM_RES_SHARED));   /* flushed */
-	assert_int_equal(vtlmem_vmap_selfcheck(f->vm), 0);
-	mb = map_ok(f, b, 1, VTLMEM_PROT_RW, &vn);
-	assert_int_equal(vn, vc + 2 * PG);                       /* not b's old VA */
-	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
-	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
-	assert_int_equal(stats(f).quarantined_pages, 0);
-	mb = map_ok(f, b, 1, VTLMEM_PROT_RW, &vn);
-	assert_int_equal(vn, vb);                                /* reusable now */
-	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
 	assert_int_equal(vtlmem_vmap_unmap(f->vm, ma), 0);
 	assert_int_equal(vtlmem_vmap_unmap(f->vm, mc), 0);
-	(void)va;
+	allocs = f->hp.allocs;
+	f->hp.fail_alloc_at = 1;
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	assert_int_equal(f->hp.fail_alloc_at, 1);               /* never asked */
+	f->hp.fail_alloc_at = 0;
+	assert_int_equal(f->hp.allocs, allocs);
+	assert_int_equal(f->hp.shootdowns, 1);
+	assert_int_equal(stats(f).quarantined_pages, 0);
+	assert_false(vtlmem_is_reserved(&f->rt, a[0], PG, VTLMEM_RES_SHARED));
+	assert_false(vtlmem_is_reserved(&f->rt, c[0], PG, VTLMEM_RES_SHARED));
+	assert_int_equal(vtlmem_vmap_selfcheck(f->vm), 0);
+	ma = map_ok(f, a, 1, VTLMEM_PROT_RW, &vn);
+	assert_int_equal(vn, va);                                /* reusable now */
+	mc = map_ok(f, c, 1, VTLMEM_PROT_RW, &vn);
+	assert_int_equal(vn, vc);
+	/* a second purge has nothing left to shoot down */
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	assert_int_equal(f->hp.shootdowns, 1);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, ma), 0);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, mc), 0);
+	(void)vb;
 	fx_free(f);
 }
 
@@ -1745,6 +1834,7 @@ int main(void)
 		cmocka_unit_test(map_survives_allocation_failure_at_every_point),
 		cmocka_unit_test(map_protect_failure_at_every_page_undoes_the_earlier_ones),
 		cmocka_unit_test(unmap_clears_entries_and_flushes_exactly_those_pages),
+		cmocka_unit_test(purge_invalidates_its_own_cpu_before_the_shootdown_with_preemption_off),
 		cmocka_unit_test(unmap_rejects_handles_that_are_not_live),
 		cmocka_unit_test(va_is_reused_only_after_a_successful_shootdown),
 		cmocka_unit_test(reservation_is_released_only_after_the_flush),
@@ -1752,7 +1842,7 @@ int main(void)
 		cmocka_unit_test(map_out_of_va_purges_once_then_reports_enospc),
 		cmocka_unit_test(release_after_flush_waits_for_the_covering_purge),
 		cmocka_unit_test(purge_while_another_is_in_flight_is_ebusy),
-		cmocka_unit_test(purge_keeps_va_quarantined_when_the_allocator_lacks_a_node),
+		cmocka_unit_test(purge_gives_every_va_back_without_allocating),
 		cmocka_unit_test(release_after_flush_during_a_shootdown_waits_for_the_next_purge),
 		cmocka_unit_test(random_maps_keep_guards_exact_entries_and_disjoint_ranges),
 		cmocka_unit_test(slots_map_on_this_cpus_stack_in_order_and_flush_locally),
