@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * kmain: what runs after head.S reached 64-bit mode at the link address.
- * Console, exceptions, final page tables, heap, the platform for vtlmem,
- * the exception-table check, then the kernel flavour's kernel_main()
- * (the boot test suite or the demo).
+ * Console, per-CPU data and exceptions, final page tables, heap, the other
+ * CPUs (smp.c), the platform for vtlmem, the exception-table check, then
+ * the kernel flavour's kernel_main() (the boot test suite or the demo) on
+ * the boot CPU, while the others wait for work.
  */
 #include <vtlmem/copy.h>
 
-#include "kernel.h"
 #include "platform.h"
+#include "smp.h"
 
 struct multiboot_info {
 	uint32_t flags;
@@ -19,6 +20,27 @@ struct multiboot_info {
 };
 
 char boot_cmdline[256];
+
+void cmdline_get(const char *key, char *buf, size_t size)
+{
+	const char *p = boot_cmdline;
+	size_t klen = strlen(key), n;
+
+	buf[0] = '\0';
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!memcmp(p, key, klen) && p[klen] == '=') {
+			p += klen + 1;
+			for (n = 0; n + 1 < size && p[n] && p[n] != ' '; n++)
+				buf[n] = p[n];
+			buf[n] = '\0';
+			return;
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+}
 
 /*
  * Read what we need from the multiboot info while the boot tables still map
@@ -53,6 +75,7 @@ noreturn void kmain(uint32_t mb_info)
 	ram = read_multiboot(mb_info);
 	mm_init(ram);
 	heap_init();
+	smp_init();
 	platform_init();
 	err = vtlmem_extable_check();
 	if (err)

@@ -17,8 +17,9 @@ BOOT_LDS  := linker/boot-x86_64.ld
 BOOT_QEMU := $(BOOT_DIR)/run-qemu
 
 # Listed, not wildcarded: a test file joins when the library code it needs has.
-BOOT_COMMON := head.S entry.S boot.c console.c lib.c trap.c mm.c heap.c platform.c pt.c kvtl.c
-BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c t_vtl0.c
+BOOT_COMMON := head.S entry.S trampoline.S boot.c console.c lib.c trap.c mm.c heap.c smp.c \
+               platform.c pt.c kvtl.c
+BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c t_vtl0.c bench.c
 BOOT_DEMO   := demo.c
 
 bootobjs = $(patsubst %,$(BOOT_OUT)/%.o,$(basename $(1)))

@@ -2,9 +2,12 @@
 /*
  * COM1 serial console (115200 8N1, polled) and a small printf-style
  * formatter: %s %c %d %i %u %x %X %p %%, length l/ll/z, width, '0' and '-'.
- * Output is plain "\n" line ends (the runner parses lines).
+ * Output is plain "\n" line ends (the runner parses lines). Each kputs()
+ * (so each kprintf()) goes out whole, under a lock shared by all CPUs; the
+ * lock gives up after ~0.1 s so a CPU dying inside kputs cannot silence
+ * the others' oops reports.
  */
-#include "kernel.h"
+#include "smp.h"
 
 #define COM1 0x3f8
 
@@ -28,10 +31,25 @@ static void serial_putc(char c)
 	outb(COM1, (uint8_t)c);
 }
 
+static uint32_t console_locked;
+
 void kputs(const char *s)
 {
+	unsigned long flags = irq_save(), n = 0;
+	bool held = true;
+
+	while (__atomic_exchange_n(&console_locked, 1, __ATOMIC_ACQUIRE)) {
+		if (++n > 10000000UL) {
+			held = false;
+			break;
+		}
+		cpu_relax();
+	}
 	while (*s)
 		serial_putc(*s++);
+	if (held)
+		__atomic_store_n(&console_locked, 0, __ATOMIC_RELEASE);
+	irq_restore(flags);
 }
 
 struct out {
@@ -196,10 +214,7 @@ void kputs_line(void *arg, const char *line)
 {
 	const char *prefix = arg;
 
-	if (prefix)
-		kputs(prefix);
-	kputs(line);
-	kputs("\n");
+	kprintf("%s%s\n", prefix ? prefix : "", line);
 }
 
 noreturn void kexit(unsigned code)
@@ -213,12 +228,15 @@ noreturn void panic(const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
+	int n;
 
+	n = ksnprintf(buf, sizeof(buf), "PANIC: ");
 	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	kvsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	kputs("PANIC: ");
+	n = (int)strlen(buf);
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
 	kputs(buf);
-	kputs("\n");
 	kexit(EXIT_OOPS);
 }

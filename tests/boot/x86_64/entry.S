@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Exception entry: one stub per vector 0-31 pushes a zero error code where
- * the CPU pushes none, then the vector, and joins trap_common, which saves
- * the general registers as a struct trap_frame and calls trap_dispatch().
- * The handler may change frame->rip (the #PF fixup); every other register
- * is restored as it was.
+ * Exception and interrupt entry: one stub per vector 0-31 and per interrupt
+ * vector the kernel uses (the masked PICs' 32-47, VEC_SHOOTDOWN, VEC_WAKE,
+ * VEC_SPURIOUS) pushes a zero error code where the CPU pushes none, then
+ * the vector, and joins trap_common, which saves the general registers as
+ * a struct trap_frame and calls trap_dispatch(). The handler may change
+ * frame->rip (the #PF fixup); every other register is restored as it was.
  */
+#include "layout.h"
+
 /* Vectors for which the CPU pushes an error code: 8, 10-14, 17, 21, 29, 30. */
 #define ERRCODE_VECTORS 0x60227d00
 
 	.macro VEC n
 	.balign 16
 vec_\n:
+	.if \n < 32
 	.if ((ERRCODE_VECTORS >> \n) & 1) == 0
+	pushq $0
+	.endif
+	.else
 	pushq $0
 	.endif
 	pushq $\n
@@ -28,6 +35,15 @@ vectors_begin:
 	.irp n, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 	VEC \n
 	.endr
+	.irp n, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47
+	VEC \n
+	.endr
+	.if VEC_SHOOTDOWN != 240 || VEC_WAKE != 241 || VEC_SPURIOUS != 255
+	.error "entry.S: interrupt stubs do not match layout.h"
+	.endif
+	VEC 240
+	VEC 241
+	VEC 255
 
 trap_common:
 	pushq %rax
@@ -76,5 +92,16 @@ trap_vectors:
 	.irp n, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 	.quad vec_\n
 	.endr
+
+	/* Interrupt vectors: (vector, stub) pairs, ended by a zero stub. */
+	.globl irq_vectors
+irq_vectors:
+	.irp n, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47
+	.quad \n, vec_\n
+	.endr
+	.quad VEC_SHOOTDOWN, vec_240
+	.quad VEC_WAKE, vec_241
+	.quad VEC_SPURIOUS, vec_255
+	.quad 0, 0
 
 	.section .note.GNU-stack, "", @progbits

@@ -159,8 +159,10 @@ gdt_ptr64:
 boot_mb_info:
 	.long 0
 
+	/* boot_pml4 stays: the APs' trampoline enters long mode on it. */
 	.section .bss.boot, "aw", @nobits
 	.balign 4096
+	.globl boot_pml4
 boot_pml4:
 	.skip 4096
 boot_pdpt_low:

@@ -3,9 +3,9 @@
  * Kernel heap: power-of-two size classes (16 B .. 1 MiB) carved from the
  * heap region [HEAP_START, POOL_END) by a bump pointer, freed blocks kept on
  * per-class lists. Blocks are aligned to min(class size, 4 KiB). Memory is
- * "VTL1": the ownership op refuses it.
+ * "VTL1": the ownership op refuses it. One spinlock (any CPU, any context).
  */
-#include "kernel.h"
+#include "smp.h"
 
 #define MIN_SHIFT 4
 #define MAX_SHIFT 20
@@ -16,6 +16,7 @@ struct free_block {
 
 static struct free_block *lists[MAX_SHIFT + 1];
 static uintptr_t bump, bump_end;
+static struct spinlock heap_lock;
 
 void heap_init(void)
 {
@@ -32,14 +33,11 @@ static int class_of(size_t size)
 	return s <= MAX_SHIFT ? s : -1;
 }
 
-void *kmalloc(size_t size)
+static void *kmalloc_locked(int c)
 {
-	int c = class_of(size ? size : 1);
 	uintptr_t align, p;
 	struct free_block *b;
 
-	if (c < 0)
-		return NULL;
 	b = lists[c];
 	if (b) {
 		lists[c] = b->next;
@@ -53,15 +51,35 @@ void *kmalloc(size_t size)
 	return (void *)p;
 }
 
+void *kmalloc(size_t size)
+{
+	int c = class_of(size ? size : 1);
+	unsigned long flags;
+	void *p;
+
+	if (c < 0)
+		return NULL;
+	flags = spin_lock_irqsave(&heap_lock);
+	p = kmalloc_locked(c);
+	spin_unlock_irqrestore(&heap_lock, flags);
+	return p;
+}
+
 void kfree(void *p, size_t size)
 {
 	struct free_block *b = p;
 	int c = class_of(size ? size : 1);
+	unsigned long flags;
 
 	if (!p)
 		return;
-	if (c < 0 || (uintptr_t)p < (uintptr_t)phys_to_virt(HEAP_START) || (uintptr_t)p >= bump)
+	flags = spin_lock_irqsave(&heap_lock);
+	if (c < 0 || (uintptr_t)p < (uintptr_t)phys_to_virt(HEAP_START) ||
+	    (uintptr_t)p >= bump) {
+		spin_unlock_irqrestore(&heap_lock, flags);
 		panic("kfree(%p, %zu): not a heap block", p, size);
+	}
 	b->next = lists[c];
 	lists[c] = b;
+	spin_unlock_irqrestore(&heap_lock, flags);
 }

@@ -156,7 +156,10 @@ static inline void irq_restore(unsigned long flags)
 #define PTE_NX   (1UL << 63)
 #define PTE_ADDR 0x000ffffffffff000UL
 
-/* trap.c: IDT, TSS, the fault handler and its record of fixed-up faults. */
+/*
+ * trap.c: GDT, IDT, TSS, the fault handler and its record of fixed-up
+ * faults: one record per CPU (smp.c), fault_rec is the running CPU's.
+ */
 struct fault_record {
 	uint64_t count;         /* #PFs resolved through vtlmem_fixup() */
 	uint64_t cr2;           /* the last one's address, error, rip    */
@@ -164,9 +167,11 @@ struct fault_record {
 	uint64_t rip;
 	uint64_t fixup;
 };
-extern volatile struct fault_record fault_rec;
+volatile struct fault_record *cpu_fault_rec(void);
+#define fault_rec (*cpu_fault_rec())
 /* Named in an oops report (the running test case), or NULL. */
 extern const char *oops_context;
+/* Per-CPU data (GS) of the boot CPU, its GDT, TSS and IDT. */
 void trap_init(void);
 
 /* mm.c: physical memory, direct map, the kernel's own page tables. */
@@ -220,6 +225,8 @@ bool pt_snapshot_equal(const struct pt_snapshot *a, const struct pt_snapshot *b)
 
 /* boot.c: the multiboot command line (-append), "" if none. */
 extern char boot_cmdline[256];
+/* The value of "key=" on the command line, copied into buf ("" if absent). */
+void cmdline_get(const char *key, char *buf, size_t size);
 
 /* Entry of the kernel flavour (testmain.c or demo.c). */
 noreturn void kernel_main(void);

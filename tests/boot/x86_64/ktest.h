@@ -7,7 +7,7 @@
  * "N passed, M failed". CHECK* record a failure and go on; REQUIRE* also
  * return from the case (for preconditions later checks depend on).
  * After each case the harness checks the platform is back to rest
- * (preemption on, no fault injection armed).
+ * (preemption on, no fault injection armed). Checks may fail on any CPU.
  */
 #ifndef BOOT_KTEST_H
 #define BOOT_KTEST_H
@@ -33,6 +33,16 @@ void ktest_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Failed checks of the running case so far. */
 unsigned ktest_failures(void);
+/* Report a case that cannot run here (e.g. needs more CPUs): not counted. */
+#define KTEST_SKIP(why)                                                       \
+	do {                                                                  \
+		ktest_skip(why);                                              \
+		return;                                                       \
+	} while (0)
+void ktest_skip(const char *why);
+
+/* bench.c: the boot bench ("bench=1" on the command line); exits QEMU. */
+noreturn void boot_bench(void);
 
 #define CHECK(cond)                                                           \
 	do {                                                                  \

@@ -8,15 +8,17 @@
  * from) and replaces the boot tables with the final ones:
  *   - the kernel image at KERNEL_VMA in 4 KiB pages: text read-only and
  *     executable, rodata read-only NX, data/bss read-write NX, the page
- *     below the boot stack left unmapped (a stack overflow faults);
+ *     below the boot stack and below each CPU's stacks (smp.c) left
+ *     unmapped (a stack overflow faults);
  *   - the direct map of all RAM at DMAP_BASE, 2 MiB pages, read-write NX;
  *   - no identity map (a stray physical-address dereference faults).
  * Kernel mappings are global (CR4.PGE on); the library's never are, so a
- * CR3 reload drops them and keeps the kernel's.
+ * CR3 reload drops them and keeps the kernel's. Every CPU uses these
+ * tables; the page pool is shared under a spinlock.
  */
 #include <vtlmem/x86_64.h>
 
-#include "kernel.h"
+#include "smp.h"
 
 extern char __image_start[], __text_end[], __rodata_end[], __bss_end[];
 extern char boot_stack_guard[];
@@ -25,6 +27,7 @@ uint64_t ram_top;
 static uint64_t kernel_pml4;
 static uint64_t free_head;      /* physical address of the first free page */
 static uint64_t free_pages;
+static struct spinlock pool_lock;
 uint64_t pool_start;
 
 uint64_t virt_to_phys(const void *p)
@@ -40,24 +43,31 @@ uint64_t virt_to_phys(const void *p)
 
 uint64_t page_alloc(void)
 {
+	unsigned long flags = spin_lock_irqsave(&pool_lock);
 	uint64_t pa = free_head;
 
-	if (!pa)
-		return 0;
-	free_head = *(uint64_t *)phys_to_virt(pa);
-	free_pages--;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	if (pa) {
+		free_head = *(uint64_t *)phys_to_virt(pa);
+		free_pages--;
+	}
+	spin_unlock_irqrestore(&pool_lock, flags);
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;
 }
 
 void page_free(uint64_t pa)
 {
+	unsigned long flags;
+
 	if ((pa & (PAGE_SIZE - 1)) || pa < pool_start || pa >= HEAP_START)
 		panic("page_free(%lx): not a pool page", pa);
 	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	flags = spin_lock_irqsave(&pool_lock);
 	*(uint64_t *)phys_to_virt(pa) = free_head;
 	free_head = pa;
 	free_pages++;
+	spin_unlock_irqrestore(&pool_lock, flags);
 }
 
 uint64_t pages_free_count(void)
@@ -117,7 +127,7 @@ static void map_image(void)
 	uint64_t flags;
 
 	for (va = (uintptr_t)__image_start; va < (uintptr_t)__bss_end; va += PAGE_SIZE) {
-		if (va == (uintptr_t)boot_stack_guard)
+		if (va == (uintptr_t)boot_stack_guard || smp_is_guard_page(va))
 			continue;
 		if (va < (uintptr_t)__text_end)
 			flags = PTE_P | PTE_G;

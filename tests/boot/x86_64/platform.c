@@ -7,18 +7,29 @@
  *   ownership                         only [VTL0_START, VTL0_END) is VTL0
  *   tlb_local                         NULL: the library runs invlpg / CR3
  *                                     reload itself, on the real MMU
- *   tlb_shootdown                     one CPU, so nothing to do: count it
+ *   tlb_shootdown                     an IPI to every other online CPU,
+ *                                     waiting for each one's acknowledgement
+ *                                     (smp_shootdown; -EIO on timeout)
  *   lock ops                          NULL: the library's ticket spinlock
- *   cpu_id/ncpus/preempt              CPU 0 of 1; preempt_off = cli
+ *   cpu_id/ncpus                      per-CPU data through GS; the CPUs online
+ *   preempt_off/on                    save RFLAGS + cli on this CPU / restore
+ *                                     (nothing migrates: one thread per CPU)
  *   alloc/free                        kernel heap
- * Each op counts its calls; page-table pages, allocations and shootdowns
- * can be made to fail on demand.
+ * Each op counts its calls (atomically: any CPU may call); page-table
+ * pages, allocations and shootdowns can be made to fail on demand (tests
+ * arm that from one CPU while the others are idle).
  */
 #include <vtlmem/types.h>
 
 #include "platform.h"
+#include "smp.h"
 
 struct boot_plat_state bps;
+
+static void count(uint64_t *c, int64_t d)
+{
+	__atomic_fetch_add(c, (uint64_t)d, __ATOMIC_RELAXED);
+}
 
 static bool inject(int64_t *fail_after, uint64_t *injected)
 {
@@ -43,8 +54,8 @@ static void *plat_pt_alloc(void *ctx, vtlmem_paddr_t *pa)
 	p = page_alloc();
 	if (!p)
 		return NULL;
-	bps.pt_allocs++;
-	bps.pt_live++;
+	count(&bps.pt_allocs, 1);
+	count(&bps.pt_live, 1);
 	*pa = vtlmem_pa(p);
 	return phys_to_virt(p);
 }
@@ -56,8 +67,8 @@ static void plat_pt_free(void *ctx, void *va, vtlmem_paddr_t pa)
 		panic("pt_free(%p, %lx): address mismatch", va, vtlmem_pa_val(pa));
 	if (!bps.pt_live)
 		panic("pt_free(%lx): more frees than allocations", vtlmem_pa_val(pa));
-	bps.pt_frees++;
-	bps.pt_live--;
+	count(&bps.pt_frees, 1);
+	count(&bps.pt_live, -1);
 	page_free(vtlmem_pa_val(pa));
 }
 
@@ -76,7 +87,7 @@ static int plat_ownership(void *ctx, vtlmem_paddr_t pa, uint64_t len)
 	uint64_t start = vtlmem_pa_val(pa), end;
 
 	(void)ctx;
-	bps.ownership_calls++;
+	count(&bps.ownership_calls, 1);
 	if (!len || __builtin_add_overflow(start, len, &end))
 		return VTLMEM_OWNER_SECURE;
 	if (start >= VTL0_START && end <= VTL0_END)
@@ -86,21 +97,25 @@ static int plat_ownership(void *ctx, vtlmem_paddr_t pa, uint64_t len)
 
 static int plat_tlb_shootdown(void *ctx, uintptr_t va, uint64_t len)
 {
+	uint64_t fail;
+
 	(void)ctx;
-	bps.shootdowns++;
-	bps.last_shootdown_va = va;
-	bps.last_shootdown_len = len;
-	if (bps.shootdown_fail_next) {
-		bps.shootdown_fail_next--;
+	count(&bps.shootdowns, 1);
+	__atomic_store_n(&bps.last_shootdown_va, va, __ATOMIC_RELAXED);
+	__atomic_store_n(&bps.last_shootdown_len, len, __ATOMIC_RELAXED);
+	fail = __atomic_load_n(&bps.shootdown_fail_next, __ATOMIC_RELAXED);
+	while (fail && !__atomic_compare_exchange_n(&bps.shootdown_fail_next, &fail, fail - 1,
+						    false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	if (fail)
 		return -VTLMEM_EIO;
-	}
-	return 0;       /* no other CPU holds a translation */
+	return smp_shootdown(va, len);
 }
 
 static unsigned plat_cpu_id(void *ctx)
 {
 	(void)ctx;
-	return 0;
+	return smp_cpu_id();
 }
 
 static unsigned long plat_preempt_off(void *ctx)
@@ -108,18 +123,34 @@ static unsigned long plat_preempt_off(void *ctx)
 	unsigned long flags = irq_save();
 
 	(void)ctx;
-	bps.preempt_depth++;
-	bps.preempt_offs++;
+	this_cpu()->preempt_depth++;
+	count(&bps.preempt_offs, 1);
 	return flags;
 }
 
 static void plat_preempt_on(void *ctx, unsigned long cookie)
 {
+	struct cpu *c = this_cpu();
+
 	(void)ctx;
-	if (!bps.preempt_depth)
-		panic("preempt_on without preempt_off");
-	bps.preempt_depth--;
+	if (!c->preempt_depth)
+		panic("preempt_on without preempt_off on cpu %u", c->id);
+	c->preempt_depth--;
 	irq_restore(cookie);
+}
+
+unsigned preempt_depth_here(void)
+{
+	return this_cpu()->preempt_depth;
+}
+
+unsigned preempt_depth_all(void)
+{
+	unsigned i, d = 0;
+
+	for (i = 0; i < smp_ncpus; i++)
+		d += __atomic_load_n(&cpus[i].preempt_depth, __ATOMIC_RELAXED);
+	return d;
 }
 
 static void *plat_alloc(void *ctx, size_t size)
@@ -133,9 +164,9 @@ static void *plat_alloc(void *ctx, size_t size)
 	if (!p)
 		return NULL;
 	memset(p, 0xa5, size);  /* the library must initialise what it uses */
-	bps.heap_allocs++;
-	bps.heap_live++;
-	bps.heap_live_bytes += size;
+	count(&bps.heap_allocs, 1);
+	count(&bps.heap_live, 1);
+	count(&bps.heap_live_bytes, (int64_t)size);
 	return p;
 }
 
@@ -147,13 +178,13 @@ static void plat_free(void *ctx, void *p, size_t size)
 	if (!bps.heap_live || bps.heap_live_bytes < size)
 		panic("free(%p, %zu): more freed than allocated", p, size);
 	memset(p, 0x5a, size);
-	bps.heap_frees++;
-	bps.heap_live--;
-	bps.heap_live_bytes -= size;
+	count(&bps.heap_frees, 1);
+	count(&bps.heap_live, -1);
+	count(&bps.heap_live_bytes, -(int64_t)size);
 	kfree(p, size);
 }
 
-/* Completed by platform_init() (pa_bits comes from CPUID). */
+/* Completed by platform_init() (pa_bits from CPUID, ncpus from smp_init). */
 struct vtlmem_platform boot_platform = {
 	.ctx = &bps,
 	.allow_page0 = false,
@@ -184,5 +215,6 @@ void platform_init(void)
 
 	cpuid(0x80000008, &a, &b, &c, &d);
 	boot_platform.pa_bits = a & 0xff;
+	boot_platform.ncpus = smp_ncpus;
 	platform_reset_injection();
 }

@@ -7,12 +7,14 @@
  *
  * "crash=<how>" instead makes the kernel fail in one way (a failed check,
  * a page fault outside the library, a stack overflow, a triple fault, a
- * hang, an exit without a summary), for harness-selftest: the runner must
- * report each as a failure.
+ * hang, an exit without a summary; on another CPU: a page fault, a hang),
+ * for harness-selftest: the runner must report each as a failure.
+ * "bench=1" runs the boot bench (bench.c) instead of the tests.
  */
 #include "ktest.h"
 #include "kvtl.h"
 #include "platform.h"
+#include "smp.h"
 
 extern const struct ktest __boot_tests_start[], __boot_tests_end[];
 
@@ -20,61 +22,55 @@ extern const struct ktest __boot_tests_start[], __boot_tests_end[];
 
 static unsigned failures;
 static char messages[MAX_SHOWN][200];
+static struct spinlock fail_lock;       /* checks fail on any CPU */
 
 void ktest_fail(const char *file, int line, const char *fmt, ...)
 {
+	unsigned long flags;
 	char msg[160];
 	va_list ap;
 
 	va_start(ap, fmt);
 	kvsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	flags = spin_lock_irqsave(&fail_lock);
 	if (failures < MAX_SHOWN)
-		ksnprintf(messages[failures], sizeof(messages[0]), "%s:%d: %s", file, line, msg);
+		ksnprintf(messages[failures], sizeof(messages[0]), "%s:%d: %s%s", file, line, msg,
+			  smp_cpu_id() ? " (on an AP)" : "");
 	failures++;
+	spin_unlock_irqrestore(&fail_lock, flags);
 }
 
 unsigned ktest_failures(void)
 {
-	return failures;
-}
-
-/* The value of "key=" on the command line, copied into buf ("" if absent). */
-static void cmdline_value(const char *key, char *buf, size_t size)
-{
-	const char *p = boot_cmdline;
-	size_t klen = strlen(key), n;
-
-	buf[0] = '\0';
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if (!memcmp(p, key, klen) && p[klen] == '=') {
-			p += klen + 1;
-			for (n = 0; n + 1 < size && p[n] && p[n] != ' '; n++)
-				buf[n] = p[n];
-			buf[n] = '\0';
-			return;
-		}
-		while (*p && *p != ' ')
-			p++;
-	}
+	return __atomic_load_n(&failures, __ATOMIC_RELAXED);
 }
 
 /*
  * The platform and the kernel's vtlmem instance must be at rest between
- * cases: nothing mapped, nothing reserved (after a purge), preemption on.
+ * cases: nothing mapped, nothing reserved (after a purge), preemption on
+ * on every CPU, no SMP test switch left on.
  */
 static void check_at_rest(void)
 {
 	struct vtlmem_vmap_stats st;
+	unsigned i;
 
-	if (bps.preempt_depth)
+	if (preempt_depth_all())
 		ktest_fail(__FILE__, __LINE__, "preemption still off (depth %u)",
-			   bps.preempt_depth);
+			   preempt_depth_all());
 	if (bps.pt_fail_after >= 0 || bps.heap_fail_after >= 0 || bps.shootdown_fail_next)
 		ktest_fail(__FILE__, __LINE__, "fault injection still armed");
 	platform_reset_injection();
+	if (smp_sw.skip_ipis || smp_sw.no_poll || smp_sw.sd_timeout_us != SD_TIMEOUT_US_DEFAULT)
+		ktest_fail(__FILE__, __LINE__, "an SMP test switch is still on");
+	smp_sw.skip_ipis = smp_sw.no_poll = false;
+	smp_sw.sd_timeout_us = SD_TIMEOUT_US_DEFAULT;
+	for (i = 0; i < smp_ncpus; i++)
+		if (cpus[i].deaf) {
+			ktest_fail(__FILE__, __LINE__, "cpu %u still ignores IPIs", i);
+			smp_set_deaf(i, false);
+		}
 	if (!kv_vm)
 		return;
 	if (vtlmem_vmap_purge(kv_vm))
@@ -123,15 +119,28 @@ static size_t sorted_cases(const struct ktest **out, size_t max)
 	return n;
 }
 
-static bool run_one(const struct ktest *t)
+static const char *skipped;
+
+void ktest_skip(const char *why)
+{
+	skipped = why;
+}
+
+/* Run one case: 1 passed, 0 failed, -1 skipped (not counted either way). */
+static int run_one(const struct ktest *t)
 {
 	unsigned i;
 
 	failures = 0;
+	skipped = NULL;
 	oops_context = t->name;
 	t->fn();
 	oops_context = NULL;
 	check_at_rest();
+	if (skipped && !failures) {
+		kprintf("%s: skipped (%s)\n", t->name, skipped);
+		return -1;
+	}
 	if (failures) {
 		kprintf("%s: FAIL %s\n", t->name, messages[0]);
 		for (i = 1; i < failures && i < MAX_SHOWN; i++)
@@ -154,6 +163,21 @@ static int deep(volatile int n)
 static void crash_check(void)
 {
 	CHECK_INT(1 + 1, 3);
+}
+
+static void ap_fault(unsigned cpu, void *arg)
+{
+	(void)cpu;
+	(void)arg;
+	kprintf("%u\n", *(volatile uint32_t *)(PROBE_BASE + 0x400000));
+}
+
+static void ap_hang(unsigned cpu, void *arg)
+{
+	(void)cpu;
+	(void)arg;
+	for (;;)
+		__asm__ volatile("cli; hlt");
 }
 
 static noreturn void crash(const char *how)
@@ -180,6 +204,12 @@ static noreturn void crash(const char *how)
 			__asm__ volatile("cli; hlt");
 	} else if (!memcmp(how, "exit", 5)) {
 		kexit(EXIT_PASS);
+	} else if (!memcmp(how, "appf", 5) && smp_ncpus > 1) {
+		smp_start(1, ap_fault, NULL);
+		smp_wait(1);
+	} else if (!memcmp(how, "aphang", 7) && smp_ncpus > 1) {
+		smp_start(1, ap_hang, NULL);
+		smp_wait(1);
 	}
 	panic("crash=%s: unknown, or it did not crash", how);
 }
@@ -192,22 +222,32 @@ noreturn void kernel_main(void)
 	size_t n, i;
 	char only[64];
 
-	cmdline_value("crash", only, sizeof(only));
+	cmdline_get("crash", only, sizeof(only));
 	if (only[0])
 		crash(only);
+	cmdline_get("bench", only, sizeof(only));
+	if (only[0])
+		boot_bench();
 	n = sorted_cases(cases, ARRAY_SIZE(cases));
 	if (n < (size_t)(__boot_tests_end - __boot_tests_start))
 		panic("more than %zu boot tests: enlarge cases[]", ARRAY_SIZE(cases));
-	cmdline_value("only", only, sizeof(only));
-	kprintf("boot tests: %zu cases%s%s\n", n, only[0] ? ", running only " : "", only);
+	cmdline_get("only", only, sizeof(only));
+	kprintf("boot tests: %zu cases on %u CPU(s)%s%s\n", n, smp_ncpus,
+		only[0] ? ", running only " : "", only);
 	for (i = 0; i < n; i++) {
 		t = cases[i];
 		if (only[0] && memcmp(t->name, only, strlen(only)))
 			continue;
-		if (run_one(t))
+		switch (run_one(t)) {
+		case 1:
 			passed++;
-		else
+			break;
+		case 0:
 			failed++;
+			break;
+		default:
+			break;
+		}
 	}
 	kprintf("%u passed, %u failed\n", passed, failed);
 	kexit(failed || !passed ? EXIT_FAIL : EXIT_PASS);

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * IDT for the 32 exceptions, a TSS whose IST1 stack catches double faults
- * (a kernel stack overflow is reported, not a silent triple fault), and the
- * dispatcher. The page-fault path is what an embedding kernel copies: the
+ * Per CPU: a GDT, an IDT for the 32 exceptions and the interrupt vectors,
+ * a TSS whose IST1 stack catches double faults (a kernel stack overflow is
+ * reported, not a silent triple fault); and the dispatcher. The page-fault path is what an embedding kernel copies: the
  * very first thing it does is ask the library whether the faulting
  * instruction is one of its fallible accesses (vtlmem_fixup), and if so it
  * resumes there; everything else is a kernel bug: print and fail the run.
  */
 #include <vtlmem/copy.h>
 
-#include "kernel.h"
+#include "smp.h"
 
 struct trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
@@ -18,34 +18,10 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-struct idt_entry {
-	uint16_t off_lo;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t zero;
-} __attribute__((packed));
-
-struct tss {
-	uint32_t rsvd0;
-	uint64_t rsp[3];
-	uint64_t rsvd1;
-	uint64_t ist[7];
-	uint64_t rsvd2;
-	uint16_t rsvd3;
-	uint16_t iomap;
-} __attribute__((packed));
-
 extern const uint64_t trap_vectors[32];
+extern const uint64_t irq_vectors[][2];
 extern uint64_t gdt[5];
 
-static struct idt_entry idt[32] __attribute__((aligned(16)));
-static struct tss tss __attribute__((aligned(16)));
-static uint8_t df_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
-
-volatile struct fault_record fault_rec;
 const char *oops_context;
 
 static const char *const vec_names[32] = {
@@ -60,7 +36,7 @@ static const char *const vec_names[32] = {
 	"#SX security", "reserved",
 };
 
-static void set_gate(unsigned vec, uint64_t handler, unsigned ist)
+static void set_gate(struct idt_entry *idt, unsigned vec, uint64_t handler, unsigned ist)
 {
 	struct idt_entry *e = &idt[vec];
 
@@ -73,32 +49,55 @@ static void set_gate(unsigned vec, uint64_t handler, unsigned ist)
 	e->zero = 0;
 }
 
-static void tss_install(void)
+/* The CPU's GDT: head.S's code and data descriptors, then its own TSS. */
+static void gdt_tss_init(struct cpu *c)
 {
-	uint64_t base = (uint64_t)&tss;
-	uint64_t limit = sizeof(tss) - 1;
+	uint64_t base = (uint64_t)&c->tss;
+	uint64_t limit = sizeof(c->tss) - 1;
 
-	tss.ist[0] = (uint64_t)(df_stack + sizeof(df_stack));
-	tss.iomap = sizeof(tss);
-	gdt[KERNEL_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
-			      (0x89UL << 40) | (((limit >> 16) & 0xf) << 48) |
-			      (((base >> 24) & 0xff) << 56);
-	gdt[KERNEL_TSS / 8 + 1] = base >> 32;
-	__asm__ volatile("ltr %w0" : : "r"(KERNEL_TSS));
+	c->gdt[0] = 0;
+	c->gdt[KERNEL_CS / 8] = gdt[KERNEL_CS / 8];
+	c->gdt[KERNEL_DS / 8] = gdt[KERNEL_DS / 8];
+	memset(&c->tss, 0, sizeof(c->tss));
+	c->tss.ist[0] = smp_ist_top(c->id);
+	c->tss.iomap = sizeof(c->tss);
+	c->gdt[KERNEL_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+				 (0x89UL << 40) | (((limit >> 16) & 0xf) << 48) |
+				 (((base >> 24) & 0xff) << 56);
+	c->gdt[KERNEL_TSS / 8 + 1] = base >> 32;
 }
 
-void trap_init(void)
+/*
+ * Load this CPU's GDT, TSS (IST1: its double-fault stack) and IDT. The
+ * code and data selectors keep their values and descriptors, so only the
+ * data segment registers are reloaded (GS base is set after, in gs_init).
+ */
+void trap_cpu_init(struct cpu *c)
 {
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	} __attribute__((packed)) gdtr = { sizeof(c->gdt) - 1, (uint64_t)c->gdt },
+				  idtr = { sizeof(c->idt) - 1, (uint64_t)c->idt };
 	unsigned v;
 
-	tss_install();
+	gdt_tss_init(c);
+	memset(c->idt, 0, sizeof(c->idt));
 	for (v = 0; v < 32; v++)
-		set_gate(v, trap_vectors[v], v == 8 ? 1 : 0);
+		set_gate(c->idt, v, trap_vectors[v], v == 8 ? 1 : 0);
+	for (v = 0; irq_vectors[v][1]; v++)
+		set_gate(c->idt, (unsigned)irq_vectors[v][0], irq_vectors[v][1], 0);
+	__asm__ volatile("lgdt %0" : : "m"(gdtr));
+	__asm__ volatile("movl %0, %%ds; movl %0, %%es; movl %0, %%ss"
+			 : : "r"((uint32_t)KERNEL_DS));
+	__asm__ volatile("ltr %w0" : : "r"(KERNEL_TSS));
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void trap_init(void)
+{
+	smp_early_init();
+	trap_cpu_init(&cpus[0]);
 }
 
 static void dump_frame(const struct trap_frame *f, uint64_t cr2)
@@ -123,6 +122,10 @@ void trap_dispatch(struct trap_frame *f)
 	uint64_t cr2 = read_cr2();
 	uintptr_t fix;
 
+	if (f->vector >= 32) {
+		smp_irq((unsigned)f->vector);
+		return;
+	}
 	if (f->vector == 14) {
 		fix = vtlmem_fixup(f->rip);
 		if (fix) {
@@ -135,8 +138,8 @@ void trap_dispatch(struct trap_frame *f)
 			return;
 		}
 	}
-	kprintf("\nOOPS: unexpected exception %lu (%s)\n", f->vector,
-		f->vector < 32 ? vec_names[f->vector] : "?");
+	kprintf("\nOOPS: unexpected exception %lu (%s) on cpu %u\n", f->vector,
+		vec_names[f->vector], smp_cpu_id());
 	if (oops_context)
 		kprintf("  while running %s\n", oops_context);
 	dump_frame(f, cr2);

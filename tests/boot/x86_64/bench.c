@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: MIT
+#include "ktest.h"
+
+noreturn void boot_bench(void)
+{
+	panic("bench: not yet");
+}

@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SMP for the boot kernel: per-CPU data through GS, the local APIC (xAPIC
+ * registers mapped UC at LAPIC_VA), application-processor bring-up with
+ * INIT-SIPI-SIPI, work posted to idle CPUs, and the TLB shootdown IPI.
+ *
+ * AP bring-up (one AP at a time): the BSP copies the real-mode trampoline
+ * (trampoline.S) to TRAMP_PA, tells it which CPU and stack come next
+ * (ap_boot_*), sends INIT, waits 10 ms, sends SIPI (vector TRAMP_PA >> 12)
+ * and, if the AP is not up 200 us later, a second SIPI. The AP goes real ->
+ * protected -> long mode on head.S's boot tables (which still identity-map
+ * low memory), jumps to ap_entry64 at the kernel's link address, loads its
+ * own GDT/TSS/IDT and GS base (ap_main), switches to the kernel's tables,
+ * programs PAT, enables its local APIC, marks itself online and idles in
+ * hlt with interrupts on. A CPU that does not come up in 1 s is fatal.
+ *
+ * The shootdown protocol (README.md "SMP"): sender s publishes its request
+ * (va, len) under a sequence count (sd_seq, odd while being written; the
+ * request's generation is sd_seq / 2), sets bit s in every target's
+ * sd_pending and sends each one a VEC_SHOOTDOWN IPI. A target, in the IPI
+ * handler or when polling, takes its pending bits, reads each sender's
+ * request, invalidates (invlpg per page, CR3 reload above SD_FLUSH_PAGES
+ * pages or when the request changed while it read it) and stores the
+ * generation it covered in its sd_ack[s]. The sender spins until every
+ * target's sd_ack[s] reached its generation, servicing its own pending
+ * requests meanwhile (it runs with interrupts off, so two CPUs shooting
+ * down at each other would otherwise wait for ever), and gives up with
+ * -EIO after smp_sw.sd_timeout_us.
+ */
+#include <vtlmem/types.h>
+#include <vtlmem/x86_64.h>
+
+#include "smp.h"
+
+/* xAPIC registers (offsets from the base) and ICR bits. */
+#define APIC_ID         0x020
+#define APIC_TPR        0x080
+#define APIC_EOI        0x0b0
+#define APIC_SVR        0x0f0
+#define APIC_ESR        0x280
+#define APIC_ICR_LO     0x300
+#define APIC_ICR_HI     0x310
+#define APIC_LVT_TIMER  0x320
+#define APIC_LVT_LINT0  0x350
+#define APIC_LVT_ERROR  0x370
+#define APIC_SVR_ENABLE (1u << 8)
+#define APIC_LVT_MASKED (1u << 16)
+#define ICR_BUSY        (1u << 12)
+#define ICR_INIT        0x500u
+#define ICR_STARTUP     0x600u
+#define ICR_LEVEL       (1u << 15)
+#define ICR_ASSERT      (1u << 14)
+#define MSR_APIC_BASE   0x1b
+#define APIC_BASE_EN    (1UL << 11)
+#define MSR_GS_BASE     0xc0000101
+
+struct cpu_stacks {
+	uint8_t guard[PAGE_SIZE];       /* unmapped: an overflow faults */
+	uint8_t stack[STACK_SIZE];
+	uint8_t ist_guard[PAGE_SIZE];   /* unmapped */
+	uint8_t ist[IST_STACK_SIZE];    /* #DF stack (TSS IST1) */
+};
+
+struct cpu cpus[MAX_CPUS];
+static struct cpu_stacks cpu_stacks[MAX_CPUS]
+	__attribute__((aligned(4096), section(".bss.stack")));
+unsigned smp_ncpus = 1;
+uint64_t tsc_khz = 1000000;     /* until calibrated: assume 1 GHz */
+struct smp_test_switches smp_sw = { .sd_timeout_us = SD_TIMEOUT_US_DEFAULT };
+
+/* Read by the AP in ap_entry64 (trampoline.S) and ap_main. */
+uint64_t ap_boot_stack;
+unsigned ap_boot_cpu;
+
+extern const uint8_t tramp_start[], tramp_end[], tramp_cr3[];
+extern uint8_t boot_pml4[];
+extern char boot_cmdline[];
+
+/* ---- per-CPU data, stacks ---- */
+
+volatile struct fault_record *cpu_fault_rec(void)
+{
+	return &this_cpu()->fault;
+}
+
+uintptr_t smp_stack_top(unsigned cpu)
+{
+	return (uintptr_t)(cpu_stacks[cpu].stack + STACK_SIZE);
+}
+
+uintptr_t smp_ist_top(unsigned cpu)
+{
+	return (uintptr_t)(cpu_stacks[cpu].ist + IST_STACK_SIZE);
+}
+
+uintptr_t smp_guard_page(unsigned cpu)
+{
+	return (uintptr_t)cpu_stacks[cpu].guard;
+}
+
+bool smp_is_guard_page(uintptr_t va)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_CPUS; i++)
+		if (va == (uintptr_t)cpu_stacks[i].guard ||
+		    va == (uintptr_t)cpu_stacks[i].ist_guard)
+			return true;
+	return false;
+}
+
+static void gs_init(struct cpu *c, unsigned id)
+{
+	c->self = c;
+	c->id = id;
+	wrmsr(MSR_GS_BASE, (uint64_t)c);
+}
+
+void smp_early_init(void)
+{
+	_Static_assert(offsetof(struct cpu, self) == 0, "this_cpu() reads %gs:0");
+	_Static_assert(offsetof(struct cpu, id) == 8, "smp_cpu_id() reads %gs:8");
+	gs_init(&cpus[0], 0);
+}
+
+uint64_t smp_sum(size_t offset)
+{
+	uint64_t s = 0;
+	unsigned i;
+
+	for (i = 0; i < smp_ncpus; i++)
+		s += __atomic_load_n((uint64_t *)((uint8_t *)&cpus[i] + offset), __ATOMIC_RELAXED);
+	return s;
+}
+
+static void bump(uint64_t *c)
+{
+	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- time ---- */
+
+static void udelay(uint64_t us)
+{
+	uint64_t end = rdtsc() + us_to_tsc(us);
+
+	while (rdtsc() < end)
+		cpu_relax();
+}
+
+/* TSC ticks in 10 ms of PIT channel 2 (mode 0, gate on, speaker off). */
+static void tsc_calibrate(void)
+{
+	const unsigned latch = 1193182 / 100;
+	uint64_t t0, t1;
+	unsigned long n = 0;
+
+	outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));
+	outb(0x43, 0xb0);
+	outb(0x42, latch & 0xff);
+	outb(0x42, latch >> 8);
+	t0 = rdtsc();
+	while (!(inb(0x61) & 0x20) && ++n < 100000000UL)
+		;
+	t1 = rdtsc();
+	if (n < 100000000UL && t1 - t0 >= 10000)
+		tsc_khz = (t1 - t0) / 10;
+	else
+		kprintf("smp: PIT calibration failed, assuming a 1 GHz TSC\n");
+}
+
+/* ---- local APIC ---- */
+
+static inline uint32_t lapic_read(unsigned reg)
+{
+	return *(volatile uint32_t *)(LAPIC_VA + reg);
+}
+
+static inline void lapic_write(unsigned reg, uint32_t v)
+{
+	*(volatile uint32_t *)(LAPIC_VA + reg) = v;
+}
+
+static unsigned lapic_id(void)
+{
+	return lapic_read(APIC_ID) >> 24;
+}
+
+/* Software-enable this CPU's APIC: spurious vector, timer and LINT0 masked. */
+static void lapic_init(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+
+	if ((base & ~0xfffUL) != LAPIC_PA)
+		panic("local APIC at 0x%lx, expected 0x%lx", base & ~0xfffUL, LAPIC_PA);
+	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
+	lapic_write(APIC_TPR, 0);
+	lapic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
+	lapic_write(APIC_LVT_LINT0, APIC_LVT_MASKED);
+	lapic_write(APIC_LVT_ERROR, APIC_LVT_MASKED);
+	lapic_write(APIC_SVR, APIC_SVR_ENABLE | VEC_SPURIOUS);
+	lapic_write(APIC_ESR, 0);
+	lapic_write(APIC_ESR, 0);
+	lapic_write(APIC_EOI, 0);
+}
+
+/* Send an IPI (ICR low word lo) to one APIC id; interrupts off around it. */
+static void lapic_send(unsigned apic_id, uint32_t lo)
+{
+	unsigned long flags = irq_save();
+	unsigned n = 0;
+
+	while ((lapic_read(APIC_ICR_LO) & ICR_BUSY) && ++n < 1000000)
+		cpu_relax();
+	lapic_write(APIC_ICR_HI, apic_id << 24);
+	lapic_write(APIC_ICR_LO, lo);
+	irq_restore(flags);
+}
+
+/* Mask both 8259 PICs, remapped to 32-47 (a spurious IRQ 7 is then harmless). */
+static void pic_disable(void)
+{
+	outb(0x20, 0x11);
+	outb(0xa0, 0x11);
+	outb(0x21, VEC_PIC_BASE);
+	outb(0xa1, VEC_PIC_BASE + 8);
+	outb(0x21, 4);
+	outb(0xa1, 2);
+	outb(0x21, 1);
+	outb(0xa1, 1);
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+}
+
+/* ---- ACPI MADT: the local APIC ids of the enabled processors ---- */
+
+/*
+ * A table through the direct map. The firmware's tables lie just above the
+ * RAM the multiboot info reports (reserved memory at its top), inside the
+ * last 2 MiB page of the direct map.
+ */
+static const void *acpi_phys(uint64_t pa, uint64_t len)
+{
+	uint64_t end = (ram_top + 0x1fffff) & ~0x1fffffUL;
+
+	if (pa >= end || len > end - pa)
+		return NULL;
+	return phys_to_virt(pa);
+}
+
+static bool acpi_sum_ok(const uint8_t *p, uint64_t len)
+{
+	uint8_t s = 0;
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		s = (uint8_t)(s + p[i]);
+	return s == 0;
+}
+
+static const uint8_t *rsdp_find(void)
+{
+	uint64_t ebda = (uint64_t)*(const uint16_t *)phys_to_virt(0x40e) << 4;
+	uint64_t ranges[2][2] = { { ebda, ebda + 1024 }, { 0xe0000, 0x100000 } };
+	unsigned r;
+	uint64_t pa;
+
+	for (r = 0; r < 2; r++)
+		for (pa = ranges[r][0] & ~15UL; pa + 20 <= ranges[r][1]; pa += 16) {
+			const uint8_t *p = phys_to_virt(pa);
+
+			if (pa && !memcmp(p, "RSD PTR ", 8) && acpi_sum_ok(p, 20))
+				return p;
+		}
+	return NULL;
+}
+
+/* The MADT, found through the RSDT or XSDT; NULL if there is none. */
+static const uint8_t *madt_find(void)
+{
+	const uint8_t *rsdp = rsdp_find(), *sdt, *t;
+	uint32_t len, i, n, esz;
+	uint64_t pa;
+	bool x;
+
+	if (!rsdp)
+		return NULL;
+	x = rsdp[15] >= 2 && *(const uint64_t *)(rsdp + 24);
+	pa = x ? *(const uint64_t *)(rsdp + 24) : *(const uint32_t *)(rsdp + 16);
+	sdt = acpi_phys(pa, 36);
+	if (!sdt)
+		return NULL;
+	len = *(const uint32_t *)(sdt + 4);
+	if (len < 36 || !acpi_phys(pa, len))
+		return NULL;
+	esz = x ? 8 : 4;
+	n = (len - 36) / esz;
+	for (i = 0; i < n; i++) {
+		pa = x ? *(const uint64_t *)(sdt + 36 + i * 8) : *(const uint32_t *)(sdt + 36 + i * 4);
+		t = acpi_phys(pa, 36);
+		if (t && !memcmp(t, "APIC", 4) && acpi_phys(pa, *(const uint32_t *)(t + 4)))
+			return t;
+	}
+	return NULL;
+}
+
+/* Enabled processors' APIC ids other than self, in MADT order; returns how many. */
+static unsigned madt_ap_ids(unsigned self, unsigned *ids, unsigned max)
+{
+	const uint8_t *m = madt_find(), *e, *end;
+	unsigned n = 0;
+
+	if (!m) {
+		kprintf("smp: no ACPI MADT, running on the boot CPU only\n");
+		return 0;
+	}
+	end = m + *(const uint32_t *)(m + 4);
+	for (e = m + 44; e + 2 <= end && e[1] >= 2 && e + e[1] <= end; e += e[1])
+		if (e[0] == 0 && e[1] >= 8 && (*(const uint32_t *)(e + 4) & 1) && e[3] != self &&
+		    n < max)
+			ids[n++] = e[3];
+	return n;
+}
+
+/* ---- shootdown ---- */
+
+static void flush_all_local(void)
+{
+	write_cr3(read_cr3());  /* library entries are never global */
+}
+
+/* Service every pending request addressed to this CPU (interrupts off). */
+static void sd_service(struct cpu *me)
+{
+	uint32_t pending;
+
+	if (__atomic_load_n(&me->deaf, __ATOMIC_ACQUIRE))
+		return;
+	pending = __atomic_exchange_n(&me->sd_pending, 0, __ATOMIC_ACQ_REL);
+	while (pending) {
+		unsigned s = (unsigned)__builtin_ctz(pending);
+		struct cpu *from = &cpus[s];
+		uint64_t s1, s2, len, i;
+		uintptr_t va;
+
+		pending &= pending - 1;
+		s1 = __atomic_load_n(&from->sd_seq, __ATOMIC_ACQUIRE);
+		va = __atomic_load_n(&from->sd_va, __ATOMIC_RELAXED);
+		len = __atomic_load_n(&from->sd_len, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&from->sd_seq, __ATOMIC_RELAXED);
+		if (s1 != s2 || (s1 & 1) || len > SD_FLUSH_PAGES * PAGE_SIZE) {
+			flush_all_local();      /* covers every request published by s2 */
+		} else {
+			for (i = va & ~(PAGE_SIZE - 1); i < va + len; i += PAGE_SIZE)
+				invlpg(i);
+		}
+		__atomic_store_n(&me->sd_ack[s], s2 / 2, __ATOMIC_RELEASE);
+		bump(&me->acks);
+	}
+}
+
+void smp_poll(void)
+{
+	unsigned long flags = irq_save();
+
+	sd_service(this_cpu());
+	irq_restore(flags);
+}
+
+static bool all_acked(const struct cpu *me, uint64_t gen)
+{
+	unsigned t;
+
+	for (t = 0; t < smp_ncpus; t++)
+		if (t != me->id && __atomic_load_n(&cpus[t].sd_ack[me->id], __ATOMIC_ACQUIRE) < gen)
+			return false;
+	return true;
+}
+
+int smp_shootdown(uintptr_t va, uint64_t len)
+{
+	unsigned long flags = irq_save();
+	struct cpu *me = this_cpu();
+	uint64_t seq, gen, t0, deadline;
+	unsigned t;
+	int ret = 0;
+
+	bump(&me->shootdowns_sent);
+	if (smp_ncpus == 1 || __atomic_load_n(&smp_sw.skip_ipis, __ATOMIC_RELAXED)) {
+		irq_restore(flags);
+		return 0;
+	}
+	t0 = rdtsc();
+	seq = me->sd_seq;
+	__atomic_store_n(&me->sd_seq, seq + 1, __ATOMIC_RELAXED);      /* writing */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&me->sd_va, va, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->sd_len, len, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->sd_seq, seq + 2, __ATOMIC_RELEASE);      /* published */
+	gen = (seq + 2) / 2;
+	for (t = 0; t < smp_ncpus; t++) {
+		if (t == me->id)
+			continue;
+		__atomic_fetch_or(&cpus[t].sd_pending, 1u << me->id, __ATOMIC_ACQ_REL);
+		lapic_send(cpus[t].apic_id, VEC_SHOOTDOWN);
+		bump(&me->ipis_sent);
+	}
+	deadline = t0 + us_to_tsc(smp_sw.sd_timeout_us);
+	while (!all_acked(me, gen)) {
+		if (!__atomic_load_n(&smp_sw.no_poll, __ATOMIC_RELAXED))
+			sd_service(me);
+		if (rdtsc() > deadline) {
+			bump(&me->sd_timeouts);
+			ret = -VTLMEM_EIO;
+			break;
+		}
+		cpu_relax();
+	}
+	me->sd_cycles += rdtsc() - t0;
+	me->sd_rounds++;
+	irq_restore(flags);
+	return ret;
+}
+
+static void flush_fn(unsigned cpu, void *arg)
+{
+	(void)cpu;
+	(void)arg;
+	flush_all_local();
+}
+
+void smp_flush_all_cpus(void)
+{
+	smp_run(flush_fn, NULL);
+}
+
+void smp_set_deaf(unsigned cpu, bool deaf)
+{
+	__atomic_store_n(&cpus[cpu].deaf, deaf, __ATOMIC_RELEASE);
+}
+
+void smp_irq(unsigned vector)
+{
+	struct cpu *me = this_cpu();
+
+	switch (vector) {
+	case VEC_SHOOTDOWN:
+		bump(&me->ipis_received);
+		sd_service(me);
+		lapic_write(APIC_EOI, 0);
+		break;
+	case VEC_WAKE:
+		bump(&me->wakes);
+		lapic_write(APIC_EOI, 0);
+		break;
+	default:
+		break;  /* spurious (APIC or a masked PIC line): no EOI */
+	}
+}
+
+/* ---- work on other CPUs ---- */
+
+#define WAIT_TIMEOUT_US 120000000UL     /* 120 s: a CPU that long is hung */
+
+void smp_wait_flag(const unsigned *flag, unsigned want, const char *what)
+{
+	uint64_t deadline = rdtsc() + us_to_tsc(WAIT_TIMEOUT_US);
+
+	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != want) {
+		smp_poll();
+		if (rdtsc() > deadline)
+			panic("cpu %u: waited 120 s for %s", smp_cpu_id(), what);
+		cpu_relax();
+	}
+}
+
+void smp_barrier_wait(struct smp_barrier *b)
+{
+	unsigned gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
+
+	if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
+		__atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->gen, gen + 1, __ATOMIC_RELEASE);
+		return;
+	}
+	smp_wait_flag(&b->gen, gen + 1, "a barrier");
+}
+
+void smp_start(unsigned cpu, smp_fn fn, void *arg)
+{
+	struct cpu *c = &cpus[cpu];
+
+	if (cpu == smp_cpu_id() || cpu >= smp_ncpus)
+		panic("smp_start(%u): not another online CPU", cpu);
+	if (__atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) != c->work_posted)
+		panic("smp_start(%u): that CPU is still busy", cpu);
+	c->work_fn = fn;
+	c->work_arg = arg;
+	__atomic_store_n(&c->work_posted, c->work_posted + 1, __ATOMIC_RELEASE);
+	lapic_send(c->apic_id, VEC_WAKE);
+}
+
+void smp_wait(unsigned cpu)
+{
+	struct cpu *c = &cpus[cpu];
+	uint64_t deadline = rdtsc() + us_to_tsc(WAIT_TIMEOUT_US);
+
+	while (__atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) != c->work_posted) {
+		smp_poll();
+		if (rdtsc() > deadline)
+			panic("cpu %u did not finish its work in 120 s (hung)", cpu);
+		cpu_relax();
+	}
+}
+
+void smp_run(smp_fn fn, void *arg)
+{
+	unsigned me = smp_cpu_id(), c;
+
+	for (c = 0; c < smp_ncpus; c++)
+		if (c != me)
+			smp_start(c, fn, arg);
+	fn(me, arg);
+	for (c = 0; c < smp_ncpus; c++)
+		if (c != me)
+			smp_wait(c);
+}
+
+/* An AP's life after ap_main: run posted work, else sleep until an interrupt. */
+static noreturn void ap_idle(struct cpu *c)
+{
+	uint64_t posted;
+
+	for (;;) {
+		__asm__ volatile("cli" : : : "memory");
+		posted = __atomic_load_n(&c->work_posted, __ATOMIC_ACQUIRE);
+		if (posted != c->work_done) {
+			__asm__ volatile("sti" : : : "memory");
+			c->work_fn(c->id, c->work_arg);
+			__atomic_store_n(&c->work_done, posted, __ATOMIC_RELEASE);
+			continue;
+		}
+		__asm__ volatile("sti; hlt" : : : "memory");   /* no wake-up lost: sti shadow */
+	}
+}
+
+/* ---- bring-up ---- */
+
+void trap_cpu_init(struct cpu *c);
+noreturn void ap_main(unsigned id);
+
+noreturn void ap_main(unsigned id)
+{
+	struct cpu *c = &cpus[id];
+
+	gs_init(c, id);
+	trap_cpu_init(c);
+	write_cr3(kernel_root());       /* off head.S's boot tables */
+	write_cr4(read_cr4() | CR4_PGE);
+	wrmsr(VTLMEM_X86_MSR_PAT, VTLMEM_X86_PAT_VALUE);
+	lapic_init();
+	c->apic_id = lapic_id();
+	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
+	ap_idle(c);
+}
+
+static bool ap_wait_online(struct cpu *c, uint64_t us)
+{
+	uint64_t end = rdtsc() + us_to_tsc(us);
+
+	while (rdtsc() < end)
+		if (__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
+static void ap_boot(unsigned id, unsigned apic_id)
+{
+	struct cpu *c = &cpus[id];
+
+	ap_boot_cpu = id;
+	ap_boot_stack = smp_stack_top(id);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	lapic_send(apic_id, ICR_INIT | ICR_LEVEL | ICR_ASSERT);
+	udelay(10000);
+	lapic_send(apic_id, ICR_INIT | ICR_LEVEL);
+	lapic_send(apic_id, ICR_STARTUP | (TRAMP_PA >> 12));
+	if (!ap_wait_online(c, 200)) {
+		lapic_send(apic_id, ICR_STARTUP | (TRAMP_PA >> 12));
+		if (!ap_wait_online(c, 1000000))
+			panic("smp: CPU %u (APIC id %u) did not come up", id, apic_id);
+	}
+	if (c->apic_id != apic_id)
+		panic("smp: CPU %u came up with APIC id %u, started %u", id, c->apic_id, apic_id);
+}
+
+/* cmdline "key=N" as a number, or dflt. */
+static unsigned cmdline_uint(const char *key, unsigned dflt)
+{
+	char v[16];
+	unsigned n = 0, i;
+
+	cmdline_get(key, v, sizeof(v));
+	if (!v[0])
+		return dflt;
+	for (i = 0; v[i] >= '0' && v[i] <= '9'; i++)
+		n = n * 10 + (unsigned)(v[i] - '0');
+	return n;
+}
+
+void smp_init(void)
+{
+	unsigned ids[MAX_CPUS], n, i, max = cmdline_uint("maxcpus", MAX_CPUS), want;
+	uint64_t tramp_len = (uint64_t)(tramp_end - tramp_start);
+
+	tsc_calibrate();
+	kmap_page(LAPIC_VA, LAPIC_PA, PTE_P | PTE_W | PTE_PCD | PTE_PWT | PTE_G | PTE_NX);
+	pic_disable();
+	lapic_init();
+	cpus[0].apic_id = lapic_id();
+	cpus[0].online = 1;
+	if (max > MAX_CPUS || max == 0)
+		max = MAX_CPUS;
+	n = madt_ap_ids(cpus[0].apic_id, ids, max - 1);
+	if (n) {
+		memcpy(phys_to_virt(TRAMP_PA), tramp_start, tramp_len);
+		*(uint32_t *)phys_to_virt(TRAMP_PA + (uint64_t)(tramp_cr3 - tramp_start)) =
+			(uint32_t)((uintptr_t)boot_pml4 - KERNEL_VMA);
+	}
+	for (i = 0; i < n; i++) {
+		ap_boot(i + 1, ids[i]);
+		smp_ncpus = i + 2;
+	}
+	__asm__ volatile("sti" : : : "memory");
+	want = cmdline_uint("cpus", 0);
+	kprintf("smp: %u CPU(s) online (APIC ids", smp_ncpus);
+	for (i = 0; i < smp_ncpus; i++)
+		kprintf(" %u", cpus[i].apic_id);
+	kprintf("), TSC %lu MHz\n", tsc_khz / 1000);
+	if (want && want != smp_ncpus)
+		panic("smp: cpus=%u on the command line, %u online", want, smp_ncpus);
+}
