@@ -27,6 +27,7 @@
  * reserve_query.c the queries, dump, stats and the self-check.
  */
 #include "lock.h"
+#include "reserve_held.h"
 #include "pacheck.h"
 #include "reserve_internal.h"
 #include "reserve_obj.h"
@@ -162,10 +163,45 @@ static int check_request(struct vtlmem_rtable *t, const struct vtlmem_range *ran
 	return 0;
 }
 
-/* Take a handle with n ref slots (and its ext blocks) from pool. */
-static struct rt_handle *handle_build(struct rt_pool *pool, size_t n, uint32_t mode)
+/*
+ * A handle record: a retired one of t's (type-stable, see
+ * reserve_internal.h), else one from pool. Lock held.
+ */
+static struct rt_handle *record_get(struct vtlmem_rtable *t, struct rt_pool *pool)
 {
-	struct rt_handle *h = pool_pop(pool);
+	struct rt_handle *h = t->retired;
+
+	if (h) {
+		t->retired = h->next_retired;
+		t->nretired--;
+		h->retired_before = 1;
+		return h;
+	}
+	h = pool_pop(pool);
+	__atomic_store_n(&h->id, 0, __ATOMIC_RELAXED);
+	h->table = t;
+	h->retired_before = 0;
+	return h;
+}
+
+/* Park a published record on t->retired, or give an unpublished one to pool. */
+static void record_put(struct vtlmem_rtable *t, struct rt_pool *pool, struct rt_handle *h,
+		       bool published)
+{
+	if (!published && !h->retired_before) {
+		pool_push(pool, h);
+		return;
+	}
+	h->next_retired = t->retired;
+	t->retired = h;
+	t->nretired++;
+}
+
+/* Take a handle with n ref slots (and its ext blocks) from pool. */
+static struct rt_handle *handle_build(struct vtlmem_rtable *t, struct rt_pool *pool, size_t n,
+				      uint32_t mode)
+{
+	struct rt_handle *h = record_get(t, pool);
 	struct rt_ext **link = &h->ext;
 	size_t have = RT_INLINE_REFS;
 
@@ -180,8 +216,12 @@ static struct rt_handle *handle_build(struct rt_pool *pool, size_t n, uint32_t m
 	return h;
 }
 
-/* Give h, its ext blocks and its first nnodes nodes back to pool. */
-static void handle_unbuild(struct rt_pool *pool, struct rt_handle *h, uint32_t nnodes)
+/*
+ * Give h's ext blocks and its first nnodes nodes back to pool, and h to
+ * t->retired if it was ever published, else to pool.
+ */
+static void handle_unbuild(struct vtlmem_rtable *t, struct rt_pool *pool, struct rt_handle *h,
+			   uint32_t nnodes, bool published)
 {
 	struct ref_cursor c;
 	struct rt_ext *e, *next;
@@ -194,7 +234,7 @@ static void handle_unbuild(struct rt_pool *pool, struct rt_handle *h, uint32_t n
 		next = e->next;
 		pool_push(pool, e);
 	}
-	pool_push(pool, h);
+	record_put(t, pool, h, published);
 }
 
 /* A fresh interval node for range r from pool (not in any tree yet). */
@@ -251,6 +291,25 @@ static int nodes_build(struct rt_pool *pool, struct rt_handle *h,
 	return 0;
 }
 
+/* h's span and whether its ranges (sorted, disjoint) tile it exactly. */
+static void handle_span(struct rt_handle *h)
+{
+	struct ref_cursor c;
+	const struct rt_node *n;
+	uint64_t bytes = 0;
+	uint32_t i;
+
+	cursor_init(&c, h);
+	for (i = 0; i < h->nref; i++) {
+		n = *cursor_next(&c);
+		if (i == 0)
+			h->lo = n->start;
+		h->hi = n->end;
+		bytes += n->end - n->start;
+	}
+	h->contig = bytes == h->hi - h->lo;
+}
+
 /* First conflict of h's ranges (address order) with the table, or NULL. */
 static struct rt_node *handle_conflict(struct vtlmem_rtable *t, struct rt_handle *h)
 {
@@ -293,7 +352,9 @@ static void handle_commit(struct vtlmem_rtable *t, struct rt_handle *h, struct r
 		iv_insert(t, *slot);
 		t->nodes++;
 	}
-	h->id = t->next_id++;
+	/* publish: every field above is written before the id (release) */
+	__atomic_store_n(&h->id, t->next_id, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->next_id, t->next_id + 1, __ATOMIC_RELAXED);
 	hd_insert(t, h);
 	t->handles++;
 	t->reserves++;
@@ -310,15 +371,17 @@ static void report(struct vtlmem_conflict *conflict, const struct rt_node *n)
 
 /* The request with all its objects in pool. Lock held. */
 static int reserve_locked(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
-			  uint32_t mode, struct rt_pool *pool, vtlmem_resv_t *out,
+			  uint32_t mode, struct rt_pool *pool, uint64_t fresh, vtlmem_resv_t *out,
 			  struct vtlmem_conflict *conflict)
 {
-	struct rt_handle *h = handle_build(pool, n, mode);
+	struct rt_handle *h = handle_build(t, pool, n, mode);
 	struct rt_node *conf;
 	uint32_t made = 0;
 	int ret;
 
 	ret = nodes_build(pool, h, ranges, mode, &made);
+	if (!ret)
+		handle_span(h);
 	if (!ret && t->next_id == 0)
 		ret = -VTLMEM_ENOSPC;
 	if (!ret) {
@@ -330,25 +393,41 @@ static int reserve_locked(struct vtlmem_rtable *t, const struct vtlmem_range *ra
 		}
 	}
 	if (ret) {
-		handle_unbuild(pool, h, made);
+		handle_unbuild(t, pool, h, made, false);
 		return ret;
 	}
+	h->fresh = (uint32_t)fresh;
 	handle_commit(t, h, pool);
 	out->id = h->id;
+	out->rec = h;
 	return 0;
+}
+
+/*
+ * Return pool's objects: to the cache (beyond its bound: to spare, for the
+ * platform), except that a failed call gives the fresh objects it took
+ * from the platform straight back (spare), so it leaves the table's
+ * objects and the platform's allocations as they were. Lock held.
+ */
+static void pool_return(struct vtlmem_rtable *t, struct rt_pool *pool, uint64_t fresh,
+			struct rt_pool *spare)
+{
+	while (fresh-- && pool->count)
+		pool_push(spare, pool_pop(pool));
+	cache_put(t, pool, spare);   /* counts every object of spare out */
 }
 
 int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
 		   enum vtlmem_rmode mode, vtlmem_resv_t *out, struct vtlmem_conflict *conflict)
 {
 	struct rt_pool pool = { NULL, 0 }, spare = { NULL, 0 };
-	uint64_t need;
+	uint64_t need, fresh = 0;
 	int ret = check_request(t, ranges, n, mode, out);
 
 	if (ret)
 		return ret;
-	need = objects_needed(n);
 	vtlmem_lock_acquire(t->plat, &t->lock);
+	need = objects_needed(n) - (t->retired != NULL);   /* a retired record serves */
 	cache_take(t, &pool, need);
 	if (pool.count < need) {
 		uint64_t had = pool.count;
@@ -356,11 +435,12 @@ int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, s
 		vtlmem_lock_release(t->plat, &t->lock);
 		ret = pool_fill(t->plat, &pool, need);
 		vtlmem_lock_acquire(t->plat, &t->lock);
-		t->objects += pool.count - had;
+		fresh = pool.count - had;
+		t->objects += fresh;
 	}
 	if (!ret)
-		ret = reserve_locked(t, ranges, n, (uint32_t)mode, &pool, out, conflict);
-	cache_put(t, &pool, &spare);
+		ret = reserve_locked(t, ranges, n, (uint32_t)mode, &pool, fresh, out, conflict);
+	pool_return(t, &pool, ret ? fresh : 0, &spare);
 	vtlmem_lock_release(t->plat, &t->lock);
 	pool_free(t->plat, &spare);
 	return ret;
@@ -368,13 +448,19 @@ int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, s
 
 /* ---- release ----------------------------------------------------------- */
 
-/* Unlink h and drop its references; freed objects go to pool. Lock held. */
-static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_pool *pool)
+/*
+ * Unlink h and drop its references; freed objects go to pool, h itself to
+ * t->retired (type-stable) if keep_record, else to pool unless it came
+ * from there. Lock held.
+ */
+static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_pool *pool,
+			bool keep_record)
 {
 	struct ref_cursor c;
 	struct rt_node *n;
 	uint32_t i;
 
+	__atomic_store_n(&h->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
 	hd_erase(t, h);
 	t->handles--;
 	cursor_init(&c, h);
@@ -386,14 +472,16 @@ static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_
 		t->nodes--;
 		pool_push(pool, n);
 	}
-	handle_unbuild(pool, h, 0);
+	handle_unbuild(t, pool, h, 0, keep_record);
 	t->releases++;
 }
 
-int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h)
+/* Release h; undo: give back the objects its reserve allocated too. */
+static int release(struct vtlmem_rtable *t, vtlmem_resv_t h, bool undo)
 {
 	struct rt_pool pool = { NULL, 0 }, spare = { NULL, 0 };
 	struct rt_handle *rh;
+	uint64_t fresh = 0;
 	int ret = -VTLMEM_ENOENT;
 
 	if (!t)
@@ -401,8 +489,16 @@ int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h)
 	vtlmem_lock_acquire(t->plat, &t->lock);
 	rh = h.id ? find_handle(t, h.id) : NULL;
 	if (rh) {
-		handle_drop(t, rh, &pool);
-		cache_put(t, &pool, &spare);
+		if (undo) {
+			fresh = rh->fresh;
+			t->releases--;   /* as if it had never been reserved */
+			t->reserves--;
+		}
+		/* an undone handle was seen by its internal caller only */
+		handle_drop(t, rh, &pool, !undo);
+		if (fresh)
+			cache_take(t, &pool, fresh);   /* what its commit cached */
+		pool_return(t, &pool, fresh, &spare);
 		ret = 0;
 	}
 	vtlmem_lock_release(t->plat, &t->lock);
@@ -410,7 +506,21 @@ int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h)
 	return ret;
 }
 
+int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h)
+{
+	return release(t, h, false);
+}
+
+int vtlmem_unreserve(struct vtlmem_rtable *t, vtlmem_resv_t h)
+{
+	return release(t, h, true);
+}
+
 /* ---- init, fini -------------------------------------------------------- */
+
+/* fini leaves this in t->state: a re-init continues the ids. */
+#define RT_STATE_FINI 0x76746c6d72746669ull   /* "vtlmrtfi" */
+#define RT_STATE_LIVE 0x76746c6d72746c76ull   /* "vtlmrtlv" */
 
 int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 {
@@ -423,7 +533,13 @@ int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 	t->hroot = NULL;
 	t->cache = NULL;
 	t->ncache = 0;
-	t->next_id = 1;
+	t->retired = NULL;
+	t->nretired = 0;
+	/* ids never repeat for one struct, across fini + init too */
+	if (t->state != RT_STATE_FINI)
+		t->next_id = 1;
+	t->first_id = t->next_id;
+	t->state = RT_STATE_LIVE;
 	t->nodes = 0;
 	t->handles = 0;
 	t->objects = 0;
@@ -437,6 +553,7 @@ int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 int vtlmem_rtable_fini(struct vtlmem_rtable *t)
 {
 	struct rt_pool spare = { NULL, 0 };
+	struct rt_handle *h;
 
 	if (!t)
 		return -VTLMEM_EINVAL;
@@ -449,7 +566,13 @@ int vtlmem_rtable_fini(struct vtlmem_rtable *t)
 	spare.count = t->ncache;
 	t->cache = NULL;
 	t->ncache = 0;
+	while ((h = t->retired) != NULL) {
+		t->retired = h->next_retired;
+		pool_push(&spare, h);
+	}
+	t->nretired = 0;
 	t->objects -= spare.count;
+	t->state = RT_STATE_FINI;
 	vtlmem_lock_release(t->plat, &t->lock);
 	pool_free(t->plat, &spare);
 	return 0;

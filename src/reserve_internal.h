@@ -33,6 +33,16 @@ struct rt_ext {
 	struct rt_node *ref[RT_EXT_REFS];
 };
 
+/*
+ * A handle record. Once a record has been published (its id stored), it
+ * stays a handle record of its table until vtlmem_rtable_fini(): released
+ * records wait on t->retired and are reused only for later handles. That
+ * makes them type-stable, so the lock-free check of a held handle
+ * (reserve_held.c) may read a record its caller's handle points at even if
+ * that handle was released long ago: the id no longer matches.
+ * id: written under the lock with release stores after every other field
+ * (0 while not live), read without the lock with acquire loads.
+ */
 struct rt_handle {
 	struct vtlmem_rtree_node link;     /* first member */
 	uint64_t id;
@@ -40,6 +50,12 @@ struct rt_handle {
 	uint32_t nref;
 	uint32_t mode;
 	struct rt_node *ref[RT_INLINE_REFS];
+	const struct vtlmem_rtable *table; /* owner, for the lock-free check  */
+	uint64_t lo, hi;                   /* span of the ranges              */
+	uint32_t contig;                   /* ranges tile [lo, hi) exactly     */
+	uint32_t retired_before;           /* record came from t->retired     */
+	uint32_t fresh;                    /* objects its reserve allocated   */
+	struct rt_handle *next_retired;
 };
 
 union rt_obj {
@@ -135,6 +151,33 @@ static inline struct rt_node **cursor_next(struct ref_cursor *c)
 		c->ext = c->ext ? c->ext->next : c->h->ext;
 	return &c->ext->ref[j];
 }
+/*
+ * Do h's ranges (sorted, disjoint) cover [s, e)? Reads only what was
+ * written before h was published, so it serves both the locked queries and
+ * the lock-free check of a live handle.
+ */
+static inline bool handle_covers(const struct rt_handle *h, uint64_t s, uint64_t e)
+{
+	struct ref_cursor c;
+	const struct rt_node *n;
+	uint32_t i;
+
+	if (h->contig)
+		return s >= h->lo && e <= h->hi;
+	cursor_init(&c, (struct rt_handle *)h);
+	for (i = 0; i < h->nref; i++) {
+		n = *cursor_next(&c);
+		if (n->end <= s)
+			continue;
+		if (n->start > s)
+			return false;
+		s = n->end;
+		if (s >= e)
+			return true;
+	}
+	return false;
+}
+
 static inline bool mode_valid(enum vtlmem_rmode mode)
 {
 	return mode == VTLMEM_RES_EXCLUSIVE || mode == VTLMEM_RES_SHARED;

@@ -76,27 +76,6 @@ bool vtlmem_is_reserved(struct vtlmem_rtable *t, vtlmem_paddr_t pa, uint64_t len
 	return ok;
 }
 
-/* Do h's ranges (sorted, disjoint) cover [s, e)? Lock held. */
-static bool handle_covers(struct rt_handle *h, uint64_t s, uint64_t e)
-{
-	struct ref_cursor c;
-	struct rt_node *n;
-	uint32_t i;
-
-	cursor_init(&c, h);
-	for (i = 0; i < h->nref; i++) {
-		n = *cursor_next(&c);
-		if (n->end <= s)
-			continue;
-		if (n->start > s)
-			return false;
-		s = n->end;
-		if (s >= e)
-			return true;
-	}
-	return false;
-}
-
 bool vtlmem_resv_covers(struct vtlmem_rtable *t, vtlmem_resv_t h, vtlmem_paddr_t pa,
 			uint64_t len)
 {
@@ -189,6 +168,8 @@ static void dump_summary(const struct vtlmem_rtable *t,
 	k = vtlmem_fmt_str(b, sizeof(b), k, " handles, ");
 	k = vtlmem_fmt_u64(b, sizeof(b), k, t->ncache);
 	k = vtlmem_fmt_str(b, sizeof(b), k, " cached, ");
+	k = vtlmem_fmt_u64(b, sizeof(b), k, t->nretired);
+	k = vtlmem_fmt_str(b, sizeof(b), k, " retired, ");
 	k = vtlmem_fmt_u64(b, sizeof(b), k, t->objects);
 	vtlmem_fmt_str(b, sizeof(b), k, " objects");
 	puts(arg, b);
@@ -216,6 +197,7 @@ void vtlmem_rtable_stats(struct vtlmem_rtable *t, struct vtlmem_rtable_stats *st
 	st->intervals = t->nodes;
 	st->handles = t->handles;
 	st->cached = t->ncache;
+	st->retired = t->nretired;
 	st->objects = t->objects;
 	st->reserves = t->reserves;
 	st->releases = t->releases;
@@ -303,6 +285,18 @@ static int check_handles(struct vtlmem_rtable *t, uint64_t *refs)
 	return 0;
 }
 
+/* Retired records: counted, not live, this table's. */
+static int check_retired(const struct vtlmem_rtable *t)
+{
+	const struct rt_handle *h;
+	uint64_t n = 0;
+
+	for (h = t->retired; h; h = h->next_retired, n++)
+		if (__atomic_load_n(&h->id, __ATOMIC_RELAXED) || h->table != t)
+			return -10;
+	return n == t->nretired && t->objects >= n + t->ncache ? 0 : -10;
+}
+
 int vtlmem_rtable_selfcheck(struct vtlmem_rtable *t)
 {
 	struct rt_pool cache;
@@ -319,6 +313,8 @@ int vtlmem_rtable_selfcheck(struct vtlmem_rtable *t)
 		k++;
 	if (!ret && (k != t->ncache || k > VTLMEM_RTABLE_CACHE || t->objects < k))
 		ret = -9;
+	if (!ret)
+		ret = check_retired(t);
 	vtlmem_lock_release(t->plat, &t->lock);
 	return ret;
 }

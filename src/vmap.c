@@ -21,6 +21,7 @@
  */
 #include "bug.h"
 #include "pacheck.h"
+#include "reserve_held.h"
 #include "vmap_internal.h"
 
 #define DEFAULT_SLOTS 8u
@@ -225,6 +226,7 @@ static int claim(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req, vtlme
 	int ret = vmap_runs_get(p, req, &rs, &cap);
 
 	own->id = 0;
+	own->rec = NULL;
 	if (ret)
 		return ret;
 	if (req->held.id)
@@ -416,6 +418,7 @@ fail_protect:
 	if (req->flags & VTLMEM_MAP_PROTECT)
 		unprotect_pages(vm->p, req->pages, req->npages);
 fail_claim:
-	unclaim(vm, own);
+	if (own.id)   /* nobody saw it: give back what its reserve allocated */
+		vtlmem_unreserve(vm->rt, own);
 	return ret;
 }

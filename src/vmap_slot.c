@@ -6,6 +6,7 @@
  * off, in stack order (unmap checks the slot is the top one: -EDEADLK).
  * Only that CPU touches its stack, so no lock is taken.
  */
+#include "reserve_held.h"
 #include "vmap_internal.h"
 
 int vmap_slots_init(struct vtlmem_vmap *vm)
@@ -62,12 +63,13 @@ static void bump(uint64_t *c, uint64_t n)
 /*
  * Arguments of a slot map, checked before preemption goes off: pages
  * aligned and distinct (n <= MAX_SLOTS: the pairwise check is bounded),
- * covered by the live reservation held, exclusive for RW.
+ * covered by the live reservation held, exclusive for RW. Lock-free (the
+ * table's lock-free held check): a slot may be mapped in interrupt context
+ * on a CPU that holds the table lock.
  */
 static int slot_check(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t n,
 		      enum vtlmem_prot prot, vtlmem_resv_t held)
 {
-	enum vtlmem_rmode mode;
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
@@ -77,13 +79,7 @@ static int slot_check(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_
 			if (vtlmem_pa_val(pages[j]) == vtlmem_pa_val(pages[i]))
 				return -VTLMEM_EINVAL;
 	}
-	if (prot == VTLMEM_PROT_RW &&
-	    (vtlmem_resv_mode(vm->rt, held, &mode) || mode != VTLMEM_RES_EXCLUSIVE))
-		return -VTLMEM_EPERM;
-	for (i = 0; i < n; i++)
-		if (!vtlmem_resv_covers(vm->rt, held, pages[i], PG))
-			return -VTLMEM_EPERM;
-	return 0;
+	return vtlmem_resv_check_held(vm->rt, held, pages, n, prot == VTLMEM_PROT_RW);
 }
 
 /* Map n pages on top of cpu's slot stack and describe the slot in *s. */

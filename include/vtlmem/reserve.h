@@ -26,10 +26,19 @@ enum vtlmem_rmode {
 };
 
 /*
- * A reservation handle: a value, not a pointer. id 0 is never a live handle;
- * ids are never reused, so a stale or doubly released handle is detected.
+ * A reservation handle: a value the caller copies whole, never dereferences
+ * and never edits. id 0 is never a live handle. A table never issues an id
+ * twice, also across vtlmem_rtable_fini() + vtlmem_rtable_init() of the
+ * same struct, so a stale or doubly released handle is detected. rec is the
+ * table's record of the handle, which lets the per-CPU slot path
+ * (vtlmem_slot_map) check a held handle without the table lock; a handle
+ * whose rec was changed, or one of a table that was finished and not
+ * re-initialised, must not be passed to it.
  */
-typedef struct { uint64_t id; } vtlmem_resv_t;
+typedef struct {
+	uint64_t id;
+	const void *rec;
+} vtlmem_resv_t;
 
 /* What a conflicting reservation covers (reported with -VTLMEM_EBUSY). */
 struct vtlmem_conflict {
@@ -44,6 +53,10 @@ struct vtlmem_conflict {
 /*
  * Free bookkeeping objects the table keeps for reuse, so that steady-state
  * reserve/release makes no platform allocation; more are given back.
+ * Not counted here: the records of released handles, which the table keeps
+ * (and reuses for later handles) until vtlmem_rtable_fini(), so that a
+ * stale handle can be recognised without the table lock. Their number is
+ * at most the peak number of live handles.
  */
 #define VTLMEM_RTABLE_CACHE 64u
 
@@ -57,7 +70,11 @@ struct vtlmem_rtable {
 	struct vtlmem_rtree_node *hroot;     /* live handles, by id              */
 	void *cache;                         /* free objects, singly linked      */
 	uint32_t ncache;
+	void *retired;                       /* records of released handles      */
+	uint64_t nretired;
 	uint64_t next_id;                    /* never reused; 0 = ids exhausted  */
+	uint64_t first_id;                   /* first id since the last init     */
+	uint64_t state;                      /* live / finished marker           */
 	uint64_t nodes;                      /* interval nodes in the tree       */
 	uint64_t handles;                    /* live handles                     */
 	uint64_t objects;                    /* objects held from plat->alloc    */
@@ -69,7 +86,9 @@ struct vtlmem_rtable_stats {
 	uint64_t intervals;   /* interval nodes now (shared ones counted once)  */
 	uint64_t handles;     /* live handles now                               */
 	uint64_t cached;      /* free objects kept for reuse now                */
-	uint64_t objects;     /* objects now held from the platform allocator   */
+	uint64_t retired;     /* records of released handles kept until fini    */
+	uint64_t objects;     /* objects now held from the platform allocator
+			       * (live, cached and retired ones)                */
 	uint64_t reserves;    /* successful vtlmem_reserve() calls, ever        */
 	uint64_t releases;    /* successful vtlmem_release() calls, ever        */
 	uint64_t conflicts;   /* vtlmem_reserve() calls that returned -EBUSY    */
@@ -184,7 +203,7 @@ size_t vtlmem_rtable_iterate(struct vtlmem_rtable *t,
  *   "resv [0x1000, 0x3000) len 0x2000 excl"
  *   "resv [0x5000, 0x6000) len 0x1000 shared readers 3"
  * then a summary line
- *   "rtable: 2 intervals, 4 handles, 3 cached, 9 objects"
+ *   "rtable: 2 intervals, 4 handles, 3 cached, 1 retired, 9 objects"
  * Lines carry no newline. puts runs under the table lock and must not call
  * into the table. Does nothing if t or puts is NULL.
  */

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reservation table as the vmap manager uses it internally: the
+ * lock-free check of a handle a caller holds, and the undo of a
+ * reservation nobody else has seen.
+ */
+#ifndef VTLMEM_SRC_RESERVE_HELD_H
+#define VTLMEM_SRC_RESERVE_HELD_H
+
+#include <vtlmem/reserve.h>
+
+/*
+ * Is h a live handle of t, exclusive when excl, whose ranges cover every
+ * page [pages[i], pages[i] + 4 KiB) (each page-aligned, checked by the
+ * caller)? Returns 0, or -VTLMEM_EPERM when not.
+ *
+ * Takes no lock and calls no platform op, so it may run in interrupt
+ * context on a CPU that holds t's lock. It reads h's record (type-stable
+ * until fini, see reserve_internal.h) only when h's id was issued since
+ * t's last init, and trusts the answer only if the record still carries
+ * h's id afterwards. A release of h itself racing with this check is the
+ * caller's bug (the answer then is unspecified). O(n) when h's ranges are
+ * one contiguous run, else O(n k) for k ranges.
+ */
+int vtlmem_resv_check_held(const struct vtlmem_rtable *t, vtlmem_resv_t h,
+			   const vtlmem_paddr_t *pages, size_t n, bool excl);
+
+/*
+ * Undo a vtlmem_reserve() whose handle nobody else has seen: release h and
+ * give the platform back the objects that reserve allocated, so that the
+ * table's counters and the platform's allocations are as before it.
+ * Returns what vtlmem_release() returns. Takes the table lock.
+ */
+int vtlmem_unreserve(struct vtlmem_rtable *t, vtlmem_resv_t h);
+
+#endif
