@@ -304,8 +304,10 @@ static void run_stress(uint64_t window, uint64_t threshold, bool mirror, bool ti
 	assert_int_equal(vtlmem_vmap_create(&w->hp.ops, &w->rt, &cfg, &w->vm), 0);
 	hostmmu_install(&w->mmu, w->vm);
 	w->mirror = mirror;
-	if (mirror)
+	if (mirror) {
 		hostmmu_mirror_enable(&w->mmu);
+		hostmmu_mirror_shared(&w->mmu);   /* threads: one TLB shared by all CPUs */
+	}
 	for (i = 0; i < NTHREADS; i++) {
 		wk[i].w = w;
 		wk[i].cpu = (unsigned)i;

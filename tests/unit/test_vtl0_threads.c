@@ -86,6 +86,7 @@ static void start(void)
 {
 	nmutexes = 0;
 	vtl0env_init_with(E, 4, mutex_locks);
+	hostmmu_mirror_shared(&E->mmu);   /* threads: one TLB shared by all CPUs */
 }
 
 static void finish(void)

@@ -21,21 +21,53 @@
  * The window is a PROT_NONE, MAP_NORESERVE reservation in the lower half of
  * the host address space (VTLMEM_HOST builds accept lower-half windows).
  *
- * The mirror (a software TLB): hostmmu_mirror_enable() registers a resolver
- * with the fault harness (fault.h). A fault inside the window walks the
- * tables; if the leaf entry is present (and writable, for a write) the
- * simulated physical page (hp->memfd at offset pa) is mmapped MAP_FIXED at
- * that VA with the entry's protection and the access is retried; otherwise
- * the library's exception-table fixup runs, as on a real #PF. The host
- * platform's on_tlb_local / on_shootdown hooks drop the mirrored pages
- * again (PROT_NONE over them), so an invalidation the library forgets
- * leaves a stale, still-accessible page, exactly as a stale TLB entry
- * would on hardware. The host has one address space for all simulated
- * CPUs, so every invalidation drops the pages for every thread.
+ * The mirror (a software TLB per simulated CPU): hostmmu_mirror_enable()
+ * registers a resolver with the fault harness (fault.h). The window's host
+ * memory shows the translations the CURRENT simulated CPU (hostplat.h) has
+ * cached, and nothing else:
+ *   - a fault inside the window on CPU c first looks at c's cached
+ *     translation of that page: if c has one that allows the access, its
+ *     physical page is mapped there again (whatever the page tables say
+ *     now: a stale entry reaches the OLD page, exactly as on hardware);
+ *     a write through a cached read-only entry drops that entry (a #PF
+ *     invalidates it) and walks. Otherwise the tables are walked; if the
+ *     leaf entry is present (and writable, for a write) and the fill filter
+ *     agrees, c caches VA page -> PA (with the entry's writability) and the
+ *     simulated physical page (hp->memfd at offset pa) is mmapped MAP_FIXED
+ *     at that VA with the entry's protection, and the access is retried
+ *     (fill_ahead more pages with present entries are cached too: real
+ *     CPUs may cache translations speculatively). Else the library's
+ *     exception-table fixup runs, as on a real #PF.
+ *   - switching the current CPU (hostplat_set_cpu, or the random switches
+ *     of hostplat_smp) makes every mirrored page inaccessible again; the
+ *     new CPU's cached translations come back on its next access to them.
+ *   - the hostplat TLB ops act per CPU (through the on_tlb_local /
+ *     on_shootdown hooks the mirror sets): tlb_local(va, n) drops the
+ *     CURRENT CPU's translations of those pages (n == 0: all of them);
+ *     tlb_shootdown(va, len) drops those of EVERY OTHER CPU (platform.h),
+ *     never the current one's.
+ * So an invalidation the library forgets, on any one CPU, leaves a stale,
+ * still-usable translation on that CPU, and an access through it reaches
+ * the old physical page. This is exact for single-threaded tests that
+ * simulate CPUs by switching the current CPU (the per-CPU model, the
+ * default): only the thread that enabled the mirror may use it, and a
+ * fault, an invalidation or a CPU switch from another thread aborts with a
+ * pointer to hostmmu_mirror_shared().
+ *
+ * Threaded tests (test_*_threads.c: threads really run at the same time,
+ * each as its own simulated CPU, in one host address space) call
+ * hostmmu_mirror_shared() before starting threads. Then all CPUs share
+ * ONE TLB: a fill by any thread is visible to all, and any invalidation
+ * (a tlb_local on any CPU, or a shootdown) drops the translation for all
+ * CPUs. That models a translation no invalidation at all covers before the
+ * VA or the page is reused, and accesses racing with an unmap or a purge;
+ * it cannot show an invalidation missing on one particular CPU (e.g. a
+ * purge that skips the purging CPU): that is the per-CPU model's job.
  *
  * At most one hostmmu has the mirror enabled at a time (the fault
- * resolver is process-wide). Walks and snapshots read entries with atomic
- * loads (threaded tests); snapshots are for single-threaded tests.
+ * resolver and the CPU-switch hook are process-wide). Walks and snapshots
+ * read entries with atomic loads (threaded tests); snapshots are for
+ * single-threaded tests.
  */
 #ifndef TESTS_HOSTMMU_H
 #define TESTS_HOSTMMU_H
@@ -56,6 +88,8 @@
 #define HMMU_NX   (1ull << 63)
 #define HMMU_ADDR 0x000ffffffffff000ull
 
+struct hostmmu_tlb;
+
 struct hostmmu {
 	struct hostplat *hp;
 	uint8_t *resv;               /* the host reservation          */
@@ -66,9 +100,19 @@ struct hostmmu {
 	vtlmem_paddr_t root_pa;
 	size_t ntop;                 /* top entries installed         */
 	bool mirror;
-	unsigned long fills;         /* pages mirrored in (atomic)    */
-	unsigned long drops;         /* invalidations seen (atomic)   */
+	bool shared;                 /* one TLB for all CPUs (threads) */
+	unsigned fill_ahead;         /* extra pages cached per fill    */
+	/* optional fill filter: false = refuse to cache a page at pa */
+	bool (*fill_ok)(void *arg, uint64_t pa);
+	void *fill_arg;
+	struct hostmmu_tlb *tlb;     /* per-CPU TLBs (private)         */
+	unsigned long fills;         /* translations cached by a walk (atomic) */
+	unsigned long reinstalls;    /* cached ones mapped in again    */
+	unsigned long drops;         /* invalidations seen (atomic)    */
 };
+
+/* Simulated CPUs the per-CPU model holds TLBs for (ids 0 .. this - 1). */
+#define HOSTMMU_MAX_CPUS 16
 
 /*
  * Reserve a window of size bytes (page multiple). hostmmu_init aligns its
@@ -145,13 +189,44 @@ size_t hostmmu_snap_unexplained(const struct hostmmu_snap *a, const struct hostm
 
 /*
  * The mirror (see above). Enable calls fault_install() for the calling
- * thread and sets the resolver and hp's TLB hooks; disable clears them and
- * drops every mirrored page.
+ * thread (which becomes the per-CPU model's only user), sets the resolver,
+ * hp's TLB hooks and the CPU-switch hook, with empty TLBs; disable clears
+ * them and drops every mirrored page and cached translation.
  */
 void hostmmu_mirror_enable(struct hostmmu *m);
 void hostmmu_mirror_disable(struct hostmmu *m);
 
-/* Is va currently backed by a mirrored page (mincore-free check: a probe)? */
+/*
+ * Switch an enabled mirror to the shared (threaded) model: every cached
+ * translation is dropped, the CPU-switch hook removed; from then on any
+ * thread may fault and invalidate. Call it before starting the threads.
+ */
+void hostmmu_mirror_shared(struct hostmmu *m);
+
+/*
+ * Is va accessible without a fault right now? Per-CPU model: the current
+ * CPU has a cached translation of its page. Shared model: a probe (the
+ * host kernel reads one byte: no fault).
+ */
 bool hostmmu_mirrored(const struct hostmmu *m, uintptr_t va);
+
+/*
+ * Per-CPU model inspection, for tests of the model and of invalidation:
+ * does cpu hold a translation of va's page? If so, *pa (if not NULL) gets
+ * the physical page it points to and *rw (if not NULL) its writability.
+ * Always false in the shared model.
+ */
+bool hostmmu_tlb_lookup(const struct hostmmu *m, unsigned cpu, uintptr_t va, uint64_t *pa,
+			bool *rw);
+
+/* Translations cpu holds now (per-CPU model; 0 in the shared model). */
+uint64_t hostmmu_tlb_entries(const struct hostmmu *m, unsigned cpu);
+
+/*
+ * Drop every cached translation of every CPU (and every mirrored page), as
+ * if all TLBs were flushed: e.g. when a test revokes a page behind the
+ * library's back and wants the refusal to hold at once.
+ */
+void hostmmu_tlb_flush_all(struct hostmmu *m);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "hostplat.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +11,131 @@
 #define PG VTLMEM_PAGE_SIZE
 
 static __thread unsigned cur_cpu;
+static __thread unsigned preempt_depth;
+static void (*cpu_hook)(unsigned from, unsigned to);
 
-void hostplat_set_cpu(unsigned cpu) { cur_cpu = cpu; }
+void hostplat_set_cpu(unsigned cpu)
+{
+	void (*fn)(unsigned, unsigned) = __atomic_load_n(&cpu_hook, __ATOMIC_ACQUIRE);
+	unsigned from = cur_cpu;
+
+	if (cpu == from)
+		return;
+	cur_cpu = cpu;
+	if (fn)
+		fn(from, cpu);
+}
+
 unsigned hostplat_get_cpu(void) { return cur_cpu; }
+
+void hostplat_set_cpu_hook(void (*fn)(unsigned from, unsigned to))
+{
+	__atomic_store_n(&cpu_hook, fn, __ATOMIC_RELEASE);
+}
+
+unsigned hostplat_preempt_depth(void) { return preempt_depth; }
 
 static void die(const char *what)
 {
 	perror(what);
 	abort();
+}
+
+/* ---- simulated SMP ---- */
+
+/* The seed in use, printed if the process fails (0 and unset: none). */
+static unsigned long last_seed;
+static int seed_printed_at_exit;
+
+static void print_seed_on_failure(int status, void *arg)
+{
+	(void)arg;
+	if (status)
+		fprintf(stderr, "hostplat: simulated SMP was on, seed %lu "
+			"(VTLMEM_TEST_SMP=%lu reproduces the CPU switches)\n", last_seed, last_seed);
+}
+
+bool hostplat_smp_env(unsigned long *seed)
+{
+	const char *v = getenv("VTLMEM_TEST_SMP");
+	char *end;
+
+	if (!v || !*v)
+		return false;
+	*seed = strtoul(v, &end, 10);
+	if (*end) {
+		fprintf(stderr, "hostplat: VTLMEM_TEST_SMP=%s is not a decimal seed\n", v);
+		abort();
+	}
+	return true;
+}
+
+/* splitmix64: a deterministic stream from any seed (0 included). */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+void hostplat_smp(struct hostplat *hp, unsigned ncpus, unsigned long seed)
+{
+	if (ncpus == 0) {
+		fprintf(stderr, "hostplat_smp: 0 CPUs\n");
+		abort();
+	}
+	hp->ops.ncpus = ncpus;
+	hp->smp = true;
+	hp->smp_ncpus = ncpus;
+	hp->smp_seed = seed;
+	hp->smp_rng = seed;
+	hp->smp_owner = (unsigned long)pthread_self();
+	hp->smp_pin = 0;
+	last_seed = seed;
+	if (!seed_printed_at_exit) {
+		seed_printed_at_exit = 1;
+		on_exit(print_seed_on_failure, NULL);
+	}
+}
+
+void hostplat_smp_off(struct hostplat *hp)
+{
+	hp->smp = false;
+}
+
+void hostplat_pin(struct hostplat *hp)
+{
+	hp->smp_pin++;
+}
+
+void hostplat_unpin(struct hostplat *hp)
+{
+	if (hp->smp_pin <= 0) {
+		fprintf(stderr, "hostplat_unpin without hostplat_pin\n");
+		abort();
+	}
+	hp->smp_pin--;
+}
+
+/*
+ * A preemption point: an op called with preemption on (or preempt_on going
+ * back to 0). In SMP mode, on the owner thread, unpinned: move the current
+ * CPU to a random one (possibly the same).
+ */
+static void preemption_point(struct hostplat *hp)
+{
+	unsigned cpu;
+
+	if (!hp->smp || preempt_depth || hp->smp_pin ||
+	    !pthread_equal(pthread_self(), (pthread_t)hp->smp_owner))
+		return;
+	hp->smp_points++;
+	cpu = (unsigned)(rng_next(&hp->smp_rng) % hp->smp_ncpus);
+	if (cpu != cur_cpu)
+		hp->smp_switches++;
+	hostplat_set_cpu(cpu);
 }
 
 /* Returns true when the N-th call from arming has come (then disarms). */
@@ -37,6 +155,8 @@ static void *hp_alloc(void *ctx, size_t size)
 	struct hostplat *hp = ctx;
 	void *p;
 
+	preemption_point(hp);
+
 	if (inject(&hp->fail_alloc_at)) {
 		__atomic_add_fetch(&hp->alloc_fails, 1, __ATOMIC_RELAXED);
 		return NULL;
@@ -54,6 +174,8 @@ static void hp_free(void *ctx, void *p, size_t size)
 {
 	struct hostplat *hp = ctx;
 
+	preemption_point(hp);
+
 	(void)size;
 	if (!p)
 		return;
@@ -67,6 +189,8 @@ static void *hp_pt_alloc(void *ctx, vtlmem_paddr_t *pa)
 {
 	struct hostplat *hp = ctx;
 	uint64_t a;
+
+	preemption_point(hp);
 
 	if (inject(&hp->fail_pt_at) || hp->pt_nfree == 0) {
 		hp->pt_fails++;
@@ -86,6 +210,8 @@ static void hp_pt_free(void *ctx, void *va, vtlmem_paddr_t pa)
 	struct hostplat *hp = ctx;
 	uint64_t a = vtlmem_pa_val(pa);
 
+	preemption_point(hp);
+
 	if (a < HOSTPLAT_PT_BASE || a >= HOSTPLAT_PT_END || (a & (PG - 1)) ||
 	    va != hp->phys + a || !hp->pt_used[(a - HOSTPLAT_PT_BASE) / PG]) {
 		fprintf(stderr, "hostplat: bad pt_free pa=%#llx va=%p\n", (unsigned long long)a, va);
@@ -102,6 +228,8 @@ static void *hp_pt_phys_to_virt(void *ctx, vtlmem_paddr_t pa)
 {
 	struct hostplat *hp = ctx;
 	uint64_t a = vtlmem_pa_val(pa);
+
+	preemption_point(hp);
 
 	if (a < HOSTPLAT_PT_BASE || a >= HOSTPLAT_PT_END) {
 		fprintf(stderr, "hostplat: pt_phys_to_virt of non-table pa %#llx\n",
@@ -122,6 +250,8 @@ static int hp_ownership(void *ctx, vtlmem_paddr_t pa, uint64_t len)
 	uint64_t a = vtlmem_pa_val(pa);
 	unsigned i;
 
+	preemption_point(hp);
+
 	__atomic_add_fetch(&hp->ownership_calls, 1, __ATOMIC_RELAXED);
 	if (a < hp->vtl0_start || len > hp->vtl0_end - hp->vtl0_start ||
 	    a - hp->vtl0_start > hp->vtl0_end - hp->vtl0_start - len)
@@ -136,6 +266,8 @@ static int hp_protect(void *ctx, vtlmem_paddr_t pa, enum vtlmem_prot prot)
 {
 	struct hostplat *hp = ctx;
 
+	preemption_point(hp);
+
 	(void)pa;
 	(void)prot;
 	if (inject(&hp->fail_protect_at))
@@ -149,6 +281,8 @@ static int hp_unprotect(void *ctx, vtlmem_paddr_t pa)
 {
 	struct hostplat *hp = ctx;
 
+	preemption_point(hp);
+
 	(void)pa;
 	__atomic_add_fetch(&hp->unprotects, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&hp->protected_live, 1, __ATOMIC_RELAXED);
@@ -160,6 +294,8 @@ static void hp_tlb_local(void *ctx, uintptr_t va, uint64_t npages)
 	struct hostplat *hp = ctx;
 	unsigned long n = __atomic_fetch_add(&hp->tlb_log_n, 1, __ATOMIC_RELAXED);
 
+	preemption_point(hp);
+
 	__atomic_add_fetch(&hp->tlb_local_calls, 1, __ATOMIC_RELAXED);
 	if (npages)
 		__atomic_add_fetch(&hp->tlb_local_pages, npages, __ATOMIC_RELAXED);
@@ -168,13 +304,15 @@ static void hp_tlb_local(void *ctx, uintptr_t va, uint64_t npages)
 	/* threads may share a ring slot after 256 events: atomic, last one wins */
 	__atomic_store_n(&hp->tlb_log[n % HOSTPLAT_TLB_LOG].va, va, __ATOMIC_RELAXED);
 	__atomic_store_n(&hp->tlb_log[n % HOSTPLAT_TLB_LOG].npages, npages, __ATOMIC_RELAXED);
-	if (hp->on_tlb_local)
+	if (hp->on_tlb_local && !hp->skip_tlb_local)
 		hp->on_tlb_local(hp, va, npages);
 }
 
 static int hp_shootdown(void *ctx, uintptr_t va, uint64_t len)
 {
 	struct hostplat *hp = ctx;
+
+	preemption_point(hp);
 
 	if (__atomic_load_n(&hp->fail_shootdowns, __ATOMIC_RELAXED) > 0) {
 		__atomic_sub_fetch(&hp->fail_shootdowns, 1, __ATOMIC_RELAXED);
@@ -184,14 +322,14 @@ static int hp_shootdown(void *ctx, uintptr_t va, uint64_t len)
 	__atomic_add_fetch(&hp->shootdowns, 1, __ATOMIC_RELAXED);
 	hp->last_shootdown_va = va;
 	hp->last_shootdown_len = len;
-	if (hp->on_shootdown)
+	if (hp->on_shootdown && !hp->skip_shootdown_invalidate)
 		hp->on_shootdown(hp, va, len);
 	return 0;
 }
 
 static unsigned hp_cpu_id(void *ctx)
 {
-	(void)ctx;
+	preemption_point(ctx);
 	return cur_cpu;
 }
 
@@ -199,6 +337,8 @@ static unsigned long hp_preempt_off(void *ctx)
 {
 	struct hostplat *hp = ctx;
 
+	preemption_point(hp);
+	preempt_depth++;
 	__atomic_add_fetch(&hp->preempt_offs, 1, __ATOMIC_RELAXED);
 	return 0x1234;
 }
@@ -211,11 +351,18 @@ static void hp_preempt_on(void *ctx, unsigned long cookie)
 		fprintf(stderr, "hostplat: preempt_on with a foreign cookie %#lx\n", cookie);
 		abort();
 	}
+	if (preempt_depth == 0) {
+		fprintf(stderr, "hostplat: preempt_on with preemption on\n");
+		abort();
+	}
 	__atomic_add_fetch(&hp->preempt_ons, 1, __ATOMIC_RELAXED);
+	if (--preempt_depth == 0)
+		preemption_point(hp);
 }
 
 void hostplat_init(struct hostplat *hp, uint64_t phys_size)
 {
+	unsigned long seed;
 	uint64_t a;
 
 	if (phys_size < (32ull << 20) || phys_size % (2ull << 20)) {
@@ -264,6 +411,12 @@ void hostplat_init(struct hostplat *hp, uint64_t phys_size)
 		.alloc = hp_alloc,
 		.free = hp_free,
 	};
+	/* a test that failed with preemption off or on another CPU must not
+	 * change the next one */
+	preempt_depth = 0;
+	hostplat_set_cpu(0);
+	if (hostplat_smp_env(&seed))
+		hostplat_smp(hp, 4, seed);
 }
 
 void hostplat_fini(struct hostplat *hp)

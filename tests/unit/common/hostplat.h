@@ -16,6 +16,33 @@
  * Fault injection: fail_alloc_at / fail_pt_at = N makes the N-th following
  * call fail (1 = the next one); 0 disables. fail_shootdowns = N makes the
  * next N shootdowns fail. Counters are atomic (threaded tests).
+ *
+ * Simulated CPUs. The current CPU is per thread (hostplat_set_cpu, default
+ * 0): cpu_id answers it, and the hostmmu mirror keeps one TLB per CPU
+ * (hostmmu.h), so switching it changes which cached translations an access
+ * sees. The TLB ops act on CPUs: tlb_local invalidates the CURRENT CPU,
+ * tlb_shootdown every CPU but the current one (platform.h), through the
+ * on_tlb_local / on_shootdown hooks the mirror sets.
+ *
+ * Simulated SMP (hostplat_smp): smp_ncpus CPUs and a random CPU switch at
+ * every preemption point of the thread that turned the mode on: at the
+ * entry of every platform op it calls while its preemption is on (the
+ * preempt_off/preempt_on depth is tracked per thread; preempt_off switches
+ * before disabling), and in preempt_on once the depth is back to 0 (after
+ * re-enabling). So the library may be migrated wherever a real kernel could
+ * migrate it, and never while it holds preemption off. The CPU is drawn by a
+ * deterministic PRNG from the seed; a failing process prints the seed
+ * (VTLMEM_TEST_SMP=<seed> reproduces it). hostplat_init turns the mode on
+ * with 4 CPUs when the environment variable VTLMEM_TEST_SMP is set to a
+ * seed (a decimal number), so whole suites run on it unchanged. A test that
+ * inherently needs a fixed CPU (e.g. it checks that a slot is refused on
+ * the wrong CPU) wraps that part in hostplat_pin / hostplat_unpin. Other
+ * threads never switch (threaded tests run real concurrency instead).
+ *
+ * Negative controls (test-only switches): skip_tlb_local makes tlb_local
+ * count and log the call but invalidate nothing (the on_tlb_local hook is
+ * not called); skip_shootdown_invalidate makes a shootdown succeed (count
+ * it, return 0) without invalidating anything (on_shootdown not called).
  */
 #ifndef HOSTPLAT_H
 #define HOSTPLAT_H
@@ -79,6 +106,20 @@ struct hostplat {
 
 	/* preemption */
 	unsigned long preempt_offs, preempt_ons;
+
+	/* simulated SMP (hostplat_smp) */
+	bool smp;                  /* random CPU switches at preemption points */
+	unsigned smp_ncpus;
+	unsigned long smp_seed;
+	uint64_t smp_rng;          /* PRNG state                              */
+	unsigned long smp_owner;   /* thread that switches (pthread_t)        */
+	int smp_pin;               /* > 0: no switches (hostplat_pin)         */
+	unsigned long smp_points;  /* preemption points passed                */
+	unsigned long smp_switches;/* of which changed the current CPU        */
+
+	/* negative controls (see above) */
+	bool skip_tlb_local;
+	bool skip_shootdown_invalidate;
 };
 
 /*
@@ -96,8 +137,41 @@ void hostplat_add_secure(struct hostplat *hp, uint64_t pa, uint64_t len);
 /* Direct-map address of physical address pa (must be inside phys_size). */
 void *hostplat_va(struct hostplat *hp, uint64_t pa);
 
-/* Which simulated CPU the calling thread is (default 0). */
+/*
+ * Which simulated CPU the calling thread is (default 0). Setting it runs
+ * the CPU-switch hook (the mirror's: it swaps the visible TLB) when the CPU
+ * changes.
+ */
 void hostplat_set_cpu(unsigned cpu);
 unsigned hostplat_get_cpu(void);
+
+/*
+ * The CPU-switch hook, called by hostplat_set_cpu (on the calling thread)
+ * with the old and the new CPU whenever the CPU changes; NULL clears it.
+ * One process-wide hook (hostmmu's mirror sets it).
+ */
+void hostplat_set_cpu_hook(void (*fn)(unsigned from, unsigned to));
+
+/* The calling thread's preemption depth (preempt_off calls not yet undone). */
+unsigned hostplat_preempt_depth(void);
+
+/*
+ * Simulated SMP (see above): ops.ncpus = ncpus (>= 1; the random mode is
+ * meant for >= 3), random switches from now on, on the calling thread,
+ * PRNG seeded with seed. Calling it again re-seeds. hostplat_smp_off stops
+ * the switches (ops.ncpus stays).
+ */
+void hostplat_smp(struct hostplat *hp, unsigned ncpus, unsigned long seed);
+void hostplat_smp_off(struct hostplat *hp);
+
+/* The seed VTLMEM_TEST_SMP asks for: true and *seed, or false if unset. */
+bool hostplat_smp_env(unsigned long *seed);
+
+/*
+ * Pin the calling thread to its current CPU (no random switches) until the
+ * matching unpin; nests. For tests that inherently need a fixed CPU.
+ */
+void hostplat_pin(struct hostplat *hp);
+void hostplat_unpin(struct hostplat *hp);
 
 #endif

@@ -4,13 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-
-#include "fault.h"
 
 #define PG VTLMEM_PAGE_SIZE
-
-static struct vtl0env *cur;
 
 static void die(const char *what, int err)
 {
@@ -18,47 +13,12 @@ static void die(const char *what, int err)
 	abort();
 }
 
-/* Fill one page of the window from its leaf entry; false if it cannot. */
-static bool fill(struct vtl0env *e, uintptr_t va, int is_write)
+/* The mirror's fill filter: the refusal knob (vtl0env_refuse). */
+static bool fill_ok(void *arg, uint64_t pa)
 {
-	struct hostmmu_walk w;
-	int prot;
+	struct vtl0env *e = arg;
 
-	hostmmu_walk(&e->mmu, va, &w);
-	if (!w.present || (is_write && !(w.entry & HMMU_RW)) || w.pa + PG > e->hp.phys_size)
-		return false;
-	if (__atomic_load_n(&e->refuse, __ATOMIC_ACQUIRE) && w.pa == e->refuse_pa)
-		return false;
-	prot = PROT_READ | ((w.entry & HMMU_RW) ? PROT_WRITE : 0);
-	if (mmap((void *)va, PG, prot, MAP_SHARED | MAP_FIXED, e->hp.memfd, (off_t)w.pa) ==
-	    MAP_FAILED)
-		return false;
-	__atomic_add_fetch(&e->mmu.fills, 1, __ATOMIC_RELAXED);
-	return true;
-}
-
-/*
- * The mirror's software TLB fill (as hostmmu's own resolver), plus the
- * refusal knob, plus fill-ahead: the next pages of the window that have
- * present entries are filled too (up to 3, stopping at the first that
- * cannot be), which saves a signal per page of a multi-page access. Signal
- * context: only walks and mmap.
- */
-static int resolve(void *addr, int is_write)
-{
-	struct vtl0env *e = __atomic_load_n(&cur, __ATOMIC_ACQUIRE);
-	uintptr_t va = (uintptr_t)addr & ~(uintptr_t)(PG - 1), end;
-	unsigned k;
-
-	if (!e || va < e->mmu.base || va - e->mmu.base >= e->mmu.size)
-		return 0;
-	if (!fill(e, va, is_write))
-		return 0;
-	end = e->mmu.base + e->mmu.size;
-	for (k = 1; k <= 3 && va + k * PG < end; k++)
-		if (!fill(e, va + k * PG, 0))
-			break;
-	return 1;
+	return !(__atomic_load_n(&e->refuse, __ATOMIC_ACQUIRE) && pa == e->refuse_pa);
 }
 
 void vtl0env_init(struct vtl0env *e, unsigned slots_per_cpu)
@@ -85,9 +45,15 @@ void vtl0env_init_with(struct vtl0env *e, unsigned slots_per_cpu,
 	if (ret)
 		die("vtlmem_vmap_create", ret);
 	hostmmu_install(&e->mmu, e->vm);
+	/*
+	 * Fill-ahead: a fault also caches the next pages of the window that
+	 * have present entries (up to 3, stopping at the first that cannot
+	 * be), which saves a signal per page of a multi-page access.
+	 */
+	e->mmu.fill_ahead = 3;
+	e->mmu.fill_ok = fill_ok;
+	e->mmu.fill_arg = e;
 	hostmmu_mirror_enable(&e->mmu);
-	__atomic_store_n(&cur, e, __ATOMIC_RELEASE);
-	fault_set_resolver(resolve);
 	ret = vtlmem_vtl0_init(&e->ctx, &e->rt, e->vm);
 	if (ret)
 		die("vtlmem_vtl0_init", ret);
@@ -98,7 +64,6 @@ int vtl0env_fini(struct vtl0env *e)
 	int ret, first = 0;
 
 	hostmmu_fini(&e->mmu);   /* mirror off (resolver cleared), root freed */
-	__atomic_store_n(&cur, NULL, __ATOMIC_RELEASE);
 	ret = vtlmem_vmap_destroy(e->vm);
 	if (ret)
 		first = ret;
@@ -165,9 +130,8 @@ void vtl0env_refuse(struct vtl0env *e, uint64_t pa)
 {
 	e->refuse_pa = pa;
 	__atomic_store_n(&e->refuse, pa != 0, __ATOMIC_RELEASE);
-	/* Forget every mirrored page, so the refusal holds from now on. */
-	if (e->hp.on_tlb_local)
-		e->hp.on_tlb_local(&e->hp, 0, 0);
+	/* Every CPU forgets every cached page, so the refusal holds from now on. */
+	hostmmu_tlb_flush_all(&e->mmu);
 }
 
 void vtl0env_snap(struct vtl0env *e, struct vtl0env_snap *s)

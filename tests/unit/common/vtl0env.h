@@ -9,12 +9,16 @@
  *
  * vtl0env_init() enables the mirror, which installs the fault handlers: call
  * it inside the test function (cmocka replaces signal handlers around each
- * test), not in a setup function.
+ * test), not in a setup function. The mirror is hostmmu's per-CPU TLB model
+ * (hostmmu.h), with fill-ahead 3; threaded tests switch it to the shared
+ * model with hostmmu_mirror_shared(&e->mmu) before starting threads. With
+ * VTLMEM_TEST_SMP=<seed> in the environment, the platform simulates 4 CPUs
+ * with a random CPU switch at every preemption point (hostplat.h).
  *
  * Test knob: vtl0env_refuse(e, pa) makes the mirror refuse to fill any VA
  * that maps physical page pa, as if the page had been taken away from
- * VTL0 under a live mapping: an access to it faults and is fixed up by the
- * library's exception table.
+ * VTL0 under a live mapping (every CPU's cached translations are dropped):
+ * an access to it faults and is fixed up by the library's exception table.
  */
 #ifndef TESTS_VTL0ENV_H
 #define TESTS_VTL0ENV_H
