@@ -1687,6 +1687,75 @@ static void slot_map_errors_leave_preemption_as_before(void **state)
 	fx_free(f);
 }
 
+/*
+ * The slot path checks its held handle without the table lock (issue 9,
+ * defect 2): only the handle's own record, reached through the handle and
+ * trusted only while it carries the handle's id. Every way a handle can be
+ * wrong is -EPERM: released (its record then serves a newer handle), only
+ * an id without its record, another table's, from before a fini + init of
+ * the table (never dereferenced: ASan would see a read of freed memory),
+ * or a page in a gap of a multi-range handle. Preemption is untouched.
+ */
+static void slot_map_checks_the_held_handle_without_the_table_lock(void **state)
+{
+	struct fx *f, *g;
+	vtlmem_paddr_t p410 = vpage(410), p411 = vpage(411), p412 = vpage(412);
+	struct vtlmem_range two[2] = { { vpage(410), PG }, { vpage(412), PG } };
+	vtlmem_resv_t h, old, other, gapped;
+	struct vtlmem_slot s;
+	struct vtlmem_rtable_stats st;
+
+	(void)state;
+	f = fx_new();
+	g = fx_new();
+	/* released: the record is retired, then reused by a newer handle */
+	old = reserve_pages(f, 410, 1, VTLMEM_RES_EXCLUSIVE);
+	assert_int_equal(vtlmem_release(&f->rt, old), 0);
+	assert_int_equal(vtlmem_slot_map(f->vm, &p410, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, old, &s),
+			 -VTLMEM_EPERM);
+	h = reserve_pages(f, 410, 1, VTLMEM_RES_EXCLUSIVE);
+	assert_ptr_equal(h.rec, old.rec);                 /* the same record */
+	assert_int_not_equal(h.id, old.id);
+	assert_int_equal(vtlmem_slot_map(f->vm, &p410, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, old, &s),
+			 -VTLMEM_EPERM);
+	/* the id alone, without the record */
+	assert_int_equal(vtlmem_slot_map(f->vm, &p410, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB,
+					 (vtlmem_resv_t){ .id = h.id }, &s), -VTLMEM_EPERM);
+	/* another table's live handle (an id this table issued too) */
+	other = reserve_pages(g, 410, 1, VTLMEM_RES_EXCLUSIVE);
+	assert_int_equal(vtlmem_slot_map(f->vm, &p410, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, other, &s),
+			 -VTLMEM_EPERM);
+	/* a multi-range handle: its pages map, the gap between them does not */
+	assert_int_equal(vtlmem_reserve(&f->rt, two, 2, VTLMEM_RES_SHARED, &gapped, NULL), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_release(&f->rt, h), 0);
+	assert_int_equal(vtlmem_reserve(&f->rt, two, 2, VTLMEM_RES_SHARED, &gapped, NULL), 0);
+	assert_int_equal(vtlmem_slot_map(f->vm, &p412, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, gapped, &s), 0);
+	assert_int_equal(vtlmem_slot_unmap(f->vm, &s), 0);
+	assert_int_equal(vtlmem_slot_map(f->vm, &p411, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, gapped, &s),
+			 -VTLMEM_EPERM);
+	assert_int_equal(vtlmem_slot_map(f->vm, &p410, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, gapped, &s),
+			 -VTLMEM_EPERM);                      /* shared: no RW */
+	assert_int_equal(vtlmem_release(&f->rt, gapped), 0);
+	assert_int_equal(f->hp.preempt_offs, 1);
+	assert_int_equal(f->hp.preempt_ons, 1);
+	/* from before a fini + init of the table: its record was given back */
+	hostmmu_fini(&g->mmu);
+	assert_int_equal(vtlmem_release(&g->rt, other), 0);
+	assert_int_equal(vtlmem_vmap_destroy(g->vm), 0);
+	assert_int_equal(vtlmem_rtable_fini(&g->rt), 0);
+	assert_int_equal(vtlmem_rtable_init(&g->rt, &g->hp.ops), 0);
+	vtlmem_rtable_stats(&g->rt, &st);
+	assert_int_equal(st.retired, 0);
+	hostmmu_init(&g->mmu, &g->hp, WINDOW);
+	hostmmu_config(&g->mmu, &g->cfg);
+	assert_int_equal(vtlmem_vmap_create(&g->hp.ops, &g->rt, &g->cfg, &g->vm), 0);
+	hostmmu_install(&g->mmu, g->vm);
+	assert_int_equal(vtlmem_slot_map(g->vm, &p410, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, other, &s),
+			 -VTLMEM_EPERM);
+	fx_free(g);
+	fx_free(f);
+}
+
 /* ---- through a real mirror -------------------------------------------------------------- */
 
 static void copy_through_the_mirror_reaches_the_physical_pages(void **state)
@@ -1848,6 +1917,7 @@ int main(void)
 		cmocka_unit_test(slots_map_on_this_cpus_stack_in_order_and_flush_locally),
 		cmocka_unit_test(slot_misuse_is_edeadlk_and_changes_nothing),
 		cmocka_unit_test(slot_map_errors_leave_preemption_as_before),
+		cmocka_unit_test(slot_map_checks_the_held_handle_without_the_table_lock),
 		cmocka_unit_test(copy_through_the_mirror_reaches_the_physical_pages),
 		cmocka_unit_test(slot_copy_through_the_mirror_and_local_drop),
 		cmocka_unit_test(stats_and_dump_report_the_window),
