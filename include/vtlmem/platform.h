@@ -66,9 +66,20 @@ struct vtlmem_platform {
 	/*
 	 * TLB. tlb_local, when set, replaces the library's own invlpg/CR3
 	 * reload: invalidate npages pages from va on this CPU, or this CPU's
-	 * whole TLB when npages is 0. tlb_shootdown invalidates [va, va + len)
-	 * on every other CPU and returns 0 only once all have done so; it is
-	 * called with no library lock held.
+	 * whole TLB when npages is 0; called with preemption off when the
+	 * CPU matters (slots, purge). tlb_shootdown invalidates [va, va + len)
+	 * on every CPU but the calling one and returns 0 only once all have
+	 * done so, or a negative error (e.g. a CPU did not acknowledge in
+	 * time: it must never wait forever; the library then keeps the VA
+	 * quarantined and reports -VTLMEM_EIO). The library calls it with no
+	 * library lock held, only from a purge, right after invalidating the
+	 * same range on the calling CPU, and with preemption disabled through
+	 * preempt_off across both, so that "this CPU" and "every other CPU"
+	 * cover all CPUs. If preempt_off also disables interrupts, the op
+	 * waits with interrupts off: it must then make progress on requests
+	 * other CPUs send to this one meanwhile (e.g. by handling its own
+	 * pending shootdown requests while it waits), or two CPUs purging at
+	 * once deadlock.
 	 */
 	void (*tlb_local)(void *ctx, uintptr_t va, uint64_t npages);
 	int (*tlb_shootdown)(void *ctx, uintptr_t va, uint64_t len);
@@ -81,8 +92,9 @@ struct vtlmem_platform {
 	/*
 	 * Per-CPU slots: cpu_id() in [0, ncpus) is only stable between
 	 * preempt_off() and preempt_on(); preempt_off disables preemption (and
-	 * interrupts if the kernel maps from IRQ context) and returns a cookie
-	 * that preempt_on restores.
+	 * interrupts if the kernel maps slots from IRQ context) and returns a
+	 * cookie that preempt_on restores. Pairs nest (an interrupt may map a
+	 * slot inside another slot's preempt_off section on its CPU).
 	 */
 	unsigned ncpus;
 	unsigned (*cpu_id)(void *ctx);

@@ -2,7 +2,7 @@
 /*
  * vtlmem/vmap.h - the vmap manager: maps VTL0 physical pages into one kernel
  * virtual-address window, owns the page-table subtree under it, and keeps
- * unmapped VA in quarantine until a remote TLB shootdown covers it.
+ * unmapped VA in quarantine until every CPU has dropped its translations.
  *
  *   window: [ mappings + guard pages ............ | per-CPU slots ]
  *           ^ base                                               base+size ^
@@ -28,13 +28,32 @@
  * table page is reused while a paging-structure cache may still hold it).
  * x86_64 requirements (PAT layout, EFER.NXE): see vtlmem/x86_64.h.
  *
- * TLB: a mapping's VA is only reused after a remote shootdown covering it
- * succeeded. Unmap puts it in a quarantine; a purge takes the whole
- * quarantine, calls the shootdown op ONCE for the span [lowest VA, highest
- * mapped end) of that batch (the platform picks per-page or full flushes),
- * then frees the VA and releases the reservations. Purges run when the
- * quarantine reaches purge_threshold pages, when map runs out of VA, on
- * vtlmem_vmap_purge() and at destroy. At most one purge is in flight.
+ * TLB: a mapping's VA, and the reservation it was made under, are only
+ * reused after every CPU has dropped its translations of it, whichever CPUs
+ * used the mapping and whichever CPU unmaps or purges. Unmap invalidates
+ * the unmapping CPU and puts the VA in a quarantine; a purge takes the whole
+ * quarantine, and with preemption off invalidates the span [lowest VA,
+ * highest mapped end) of that batch on its own CPU (it may have used a
+ * mapping another CPU unmapped) and calls the shootdown op ONCE for the same
+ * span on every other CPU (the platform picks per-page or full flushes);
+ * only if that succeeded does it free the VA and release the reservations.
+ * Purges run when the quarantine reaches purge_threshold pages, when map
+ * runs out of VA, on vtlmem_vmap_purge() and at destroy. At most one purge
+ * is in flight. Giving VA back needs no allocation, so a purge whose
+ * shootdown succeeded always makes all of its batch's VA reusable.
+ *
+ * Interrupt context: vtlmem_slot_map() and vtlmem_slot_unmap() take no lock
+ * and allocate nothing (their reservation check is lock-free), so they may
+ * run in an interrupt handler, also one that interrupted a library call
+ * holding a lock on the same CPU, provided the platform's preempt_off
+ * disables interrupts (and nests). The copy routines (copy.h) may run in
+ * any context. Every other call here takes the vmap lock and/or the
+ * reservation-table lock: from interrupt context it would deadlock against
+ * an interrupted holder on the same CPU unless the platform's lock ops
+ * disable interrupts while held (as spin_lock_irqsave does); with the
+ * library's own ticket spinlock they are not interrupt-safe. The purge
+ * (also inside unmap and map) waits for the shootdown op, so it must never
+ * run in interrupt context.
  */
 #ifndef VTLMEM_VMAP_H
 #define VTLMEM_VMAP_H
@@ -200,13 +219,15 @@ int vtlmem_vmap_map(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req,
 int vtlmem_vmap_unmap(struct vtlmem_vmap *vm, struct vtlmem_mapping *m);
 
 /*
- * Purge the quarantine now: one shootdown covering every quarantined range,
- * then the VA becomes reusable and the quarantined mappings' and deferred
- * reservations are released. Returns 0 (also when empty: no shootdown),
- * -VTLMEM_EIO if the shootdown failed (everything stays quarantined,
- * stats.shootdown_failures counts it), -VTLMEM_EBUSY if another CPU's
- * purge is in flight (nothing done; that purge or the next covers the
- * rest), -VTLMEM_EINVAL for NULL. Called without library locks held.
+ * Purge the quarantine now: invalidate every quarantined range on this CPU
+ * and, with one shootdown, on every other CPU (preemption off across both:
+ * preempt_off/preempt_on), then the VA becomes reusable and the
+ * quarantined mappings' and deferred reservations are released. Returns 0
+ * (also when empty: no invalidation, no shootdown), -VTLMEM_EIO if the
+ * shootdown failed (everything stays quarantined, stats.shootdown_failures
+ * counts it), -VTLMEM_EBUSY if another CPU's purge is in flight (nothing
+ * done; that purge or the next covers the rest), -VTLMEM_EINVAL for NULL.
+ * Called without library locks held; not from interrupt context.
  */
 int vtlmem_vmap_purge(struct vtlmem_vmap *vm);
 
@@ -224,8 +245,11 @@ int vtlmem_vmap_release_after_flush(struct vtlmem_vmap *vm, vtlmem_resv_t r);
  * Per-CPU slots (kmap_local style), the fast path for 1-2 page accesses.
  * Disables preemption (platform op), maps npages (1..slots_per_cpu)
  * distinct pages covered by held on this CPU's slot stack. No lock, no
- * allocation, no remote shootdown: slot VAs are only used by their CPU,
- * and slot_unmap invalidates locally. Slots must be released in reverse
+ * allocation, no remote shootdown: held is checked without the table lock
+ * (O(1) per page when held's ranges form one contiguous run, else O(k) for
+ * k ranges), slot VAs are only used by their CPU, and slot_unmap
+ * invalidates locally. Interrupt-safe (see the top of this header).
+ * held must stay live until the slot is unmapped. Slots must be released in reverse
  * order of mapping, on the same CPU. Returns 0 and fills *s, or
  * -VTLMEM_EINVAL (NULL, npages 0 or above slots_per_cpu, unaligned or
  * repeated page, bad prot/cache, cpu_id >= ncpus), -VTLMEM_EPERM (held not
