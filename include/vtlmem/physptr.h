@@ -52,6 +52,15 @@
  * vtlmem_physptr_map_persistent and destroy must not run concurrently with
  * any other call on the same handle. Accesses may sleep nowhere; per-CPU slot
  * use disables preemption (platform op) around each copy only.
+ *
+ * Interrupt context: an access (read/write/_slice/load/store) of a live
+ * handle takes no lock and allocates nothing when it is served by slots
+ * (it spans at most VTLMEM_PHYSPTR_SLOT_PAGES pages, or the handle has
+ * VTLMEM_PHYSPTR_SLOTS) or by the handle's persistent mapping; then it may
+ * run in an interrupt handler under the conditions vmap.h gives for
+ * vtlmem_slot_map(). An access served by a window mapping, create,
+ * map_persistent and destroy take locks and may purge: not from interrupt
+ * context (see vmap.h).
  */
 #ifndef VTLMEM_PHYSPTR_H
 #define VTLMEM_PHYSPTR_H
