@@ -36,7 +36,10 @@
  * Context: as for vtlmem_slot_map(): preemption is disabled (platform op)
  * around each slot's copy only; callbacks run with nothing mapped and no
  * lock held. The context struct is read-only after init, so any number of
- * calls may run on it concurrently.
+ * calls may run on it concurrently. Every call reserves, so it takes the
+ * reservation-table lock: not from interrupt context unless the platform's
+ * lock ops disable interrupts (vmap.h); the ring calls also take the ring's
+ * lock and may purge.
  */
 #ifndef VTLMEM_VTL0_H
 #define VTLMEM_VTL0_H
