@@ -89,25 +89,31 @@ struct vmap_counters {
 	uint64_t shootdowns, failures, mapped;
 };
 
+/*
+ * The manager. "const" fields are set at create and only read afterwards
+ * (no lock needed); "lock" fields only with vm->lock held; per-CPU slot
+ * state only by its CPU with preemption off.
+ */
 struct vtlmem_vmap {
-	const struct vtlmem_platform *p;
-	struct vtlmem_rtable *rt;
+	const struct vtlmem_platform *p;   /* const                              */
+	struct vtlmem_rtable *rt;          /* const (the table has its own lock) */
 	struct vtlmem_lock lock;
-	uintptr_t base, slot_base;
-	uint64_t size;
-	unsigned spc, ncpus;
-	uint64_t threshold;
-	struct pgt pt;
-	struct vas vas;
-	struct slot_cpu *cpus;
-	struct slot_ent *ents;
-	struct vtlmem_mapping *pool;
-	uint64_t npool;
-	struct qlist q;                /* the quarantine                      */
-	bool purging;                  /* a batch is out for a shootdown      */
-	uint64_t inflight;             /* its pages (still quarantined)       */
-	uint64_t live;                 /* LIVE + DYING mappings               */
-	struct vmap_counters st;
+	uintptr_t base, slot_base;         /* const                              */
+	uint64_t size;                     /* const                              */
+	unsigned spc, ncpus;               /* const                              */
+	uint64_t threshold;                /* const                              */
+	struct pgt pt;                     /* links: lock; leaf entries: owner of
+					    * the range (map/unmap/slot) without it */
+	struct vas vas;                    /* lock                               */
+	struct slot_cpu *cpus;             /* array const; cpus[c]: CPU c only    */
+	struct slot_ent *ents;             /* const array; entries: their CPU     */
+	struct vtlmem_mapping *pool;       /* lock                               */
+	uint64_t npool;                    /* lock                               */
+	struct qlist q;                    /* lock: the quarantine               */
+	bool purging;                      /* lock: a batch is out for a shootdown */
+	uint64_t inflight;                 /* lock: its pages (still quarantined) */
+	uint64_t live;                     /* lock: LIVE + DYING mappings         */
+	struct vmap_counters st;           /* lock                               */
 };
 
 
