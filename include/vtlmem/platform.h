@@ -33,6 +33,7 @@ struct vtlmem_lock {
 	void *plat;
 };
 
+/* The ops and parameters the kernel supplies (see the top of this file). */
 struct vtlmem_platform {
 	void *ctx;              /* first argument of every op */
 	unsigned pa_bits;       /* physical-address width; 0 means 52 */

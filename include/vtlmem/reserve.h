@@ -20,6 +20,7 @@
 
 #include <vtlmem/platform.h>
 
+/* The mode of a reservation. */
 enum vtlmem_rmode {
 	VTLMEM_RES_EXCLUSIVE = 0,  /* read-write: conflicts with any overlap */
 	VTLMEM_RES_SHARED = 1,     /* shared-read: conflicts with exclusive  */

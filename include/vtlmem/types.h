@@ -14,14 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A physical address. */
 typedef struct { uint64_t pa; } vtlmem_paddr_t;
+/* A kernel virtual address. */
 typedef struct { uintptr_t va; } vtlmem_vaddr_t;
 
+/* Wrap a number as an address, and unwrap it (the only conversions). */
 static inline vtlmem_paddr_t vtlmem_pa(uint64_t pa) { return (vtlmem_paddr_t){ pa }; }
 static inline uint64_t vtlmem_pa_val(vtlmem_paddr_t pa) { return pa.pa; }
 static inline vtlmem_vaddr_t vtlmem_va(uintptr_t va) { return (vtlmem_vaddr_t){ va }; }
 static inline uintptr_t vtlmem_va_val(vtlmem_vaddr_t va) { return va.va; }
 
+/* The page the library maps and reserves in: 4 KiB (shift, size, offset mask). */
 #define VTLMEM_PAGE_SHIFT 12
 #define VTLMEM_PAGE_SIZE  ((uint64_t)1 << VTLMEM_PAGE_SHIFT)
 #define VTLMEM_PAGE_MASK  (VTLMEM_PAGE_SIZE - 1)

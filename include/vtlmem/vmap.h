@@ -64,6 +64,7 @@
 struct vtlmem_vmap;
 struct vtlmem_mapping;
 
+/* The window and tunables of a vmap manager (vtlmem_vmap_create()). */
 struct vtlmem_vmap_config {
 	vtlmem_vaddr_t base;        /* page-aligned, canonical, kernel half        */
 	uint64_t size;              /* bytes, page-aligned, non-zero               */
@@ -76,6 +77,7 @@ struct vtlmem_vmap_config {
 /* Map request flags. */
 #define VTLMEM_MAP_PROTECT  (1u << 0)  /* call the platform protect op per page */
 
+/* What vtlmem_vmap_map() maps, and how. */
 struct vtlmem_map_req {
 	const vtlmem_paddr_t *pages; /* page-aligned physical pages, any order     */
 	size_t npages;               /* >= 1                                      */
@@ -95,6 +97,7 @@ struct vtlmem_top_entry {
 	uint64_t value;
 };
 
+/* Counters of vtlmem_vmap_get_stats(). */
 struct vtlmem_vmap_stats {
 	uint64_t maps;               /* successful vtlmem_vmap_map() calls         */
 	uint64_t unmaps;

@@ -147,6 +147,7 @@ struct vtlmem_chain_hdr {
 typedef int (*vtlmem_chain_fn)(void *arg, size_t index, vtlmem_paddr_t page,
 			       const void *entries, uint32_t count);
 
+/* One walk: entry size, bounds, the caller's storage and the per-page callback. */
 struct vtlmem_chain_walk {
 	size_t entry_size;   /* 1 .. page size - VTLMEM_CHAIN_HDR_SIZE             */
 	size_t max_pages;    /* most pages the chain may have, >= 1                */
