@@ -11,6 +11,13 @@
 #include "lock.h"
 #include "arch.h"
 
+bool vtlmem_lock_ops_ok(const struct vtlmem_platform *p)
+{
+	if (p->lock_init || p->lock || p->unlock)
+		return p->lock_init && p->lock && p->unlock;
+	return !p->lock_fini;
+}
+
 void vtlmem_lock_init(const struct vtlmem_platform *p, struct vtlmem_lock *l)
 {
 	l->next = 0;
@@ -18,6 +25,12 @@ void vtlmem_lock_init(const struct vtlmem_platform *p, struct vtlmem_lock *l)
 	l->plat = NULL;
 	if (p->lock_init)
 		p->lock_init(p->ctx, l);
+}
+
+void vtlmem_lock_fini(const struct vtlmem_platform *p, struct vtlmem_lock *l)
+{
+	if (p->lock_fini)
+		p->lock_fini(p->ctx, l);
 }
 
 void vtlmem_lock_wait(struct vtlmem_lock *l, uint32_t ticket)

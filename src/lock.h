@@ -13,7 +13,22 @@
 
 #include <vtlmem/platform.h>
 
+/*
+ * Are p's lock ops usable: lock_init, lock and unlock all set or all NULL,
+ * and lock_fini only with them (platform.h)? Every init that takes a
+ * platform checks this first (-VTLMEM_EINVAL), so acquire and release
+ * below never mix the platform's lock with the ticket lock.
+ */
+bool vtlmem_lock_ops_ok(const struct vtlmem_platform *p);
+
+/* Start l's life: the ticket lock, then the platform's lock_init (if any). */
 void vtlmem_lock_init(const struct vtlmem_platform *p, struct vtlmem_lock *l);
+
+/*
+ * End l's life (not held, never used again): the platform's lock_fini, if
+ * any. Called exactly once for each vtlmem_lock_init().
+ */
+void vtlmem_lock_fini(const struct vtlmem_platform *p, struct vtlmem_lock *l);
 
 /* Spin until ticket is served (the lock is contended). */
 void vtlmem_lock_wait(struct vtlmem_lock *l, uint32_t ticket);

@@ -524,7 +524,7 @@ int vtlmem_unreserve(struct vtlmem_rtable *t, vtlmem_resv_t h)
 
 int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 {
-	if (!t || !p)
+	if (!t || !p || !vtlmem_lock_ops_ok(p))
 		return -VTLMEM_EINVAL;
 	if (!p->alloc || !p->free)
 		return -VTLMEM_ENOSYS;
@@ -575,5 +575,6 @@ int vtlmem_rtable_fini(struct vtlmem_rtable *t)
 	t->state = RT_STATE_FINI;
 	vtlmem_lock_release(t->plat, &t->lock);
 	pool_free(t->plat, &spare);
+	vtlmem_lock_fini(t->plat, &t->lock);
 	return 0;
 }

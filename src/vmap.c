@@ -119,7 +119,7 @@ int vtlmem_vmap_create(const struct vtlmem_platform *p, struct vtlmem_rtable *rt
 	unsigned spc;
 	int ret;
 
-	if (!p || !rt || !cfg || !out)
+	if (!p || !rt || !cfg || !out || !vtlmem_lock_ops_ok(p))
 		return -VTLMEM_EINVAL;
 	if (!ops_complete(p))
 		return -VTLMEM_ENOSYS;
@@ -132,6 +132,7 @@ int vtlmem_vmap_create(const struct vtlmem_platform *p, struct vtlmem_rtable *rt
 	vm_init_fields(vm, p, rt, cfg, spc, slot_pages);
 	ret = vm_build(vm, cfg->prepopulate);
 	if (ret) {
+		vtlmem_lock_fini(p, &vm->lock);
 		p->free(p->ctx, vm, sizeof(*vm));
 		return ret;
 	}
@@ -173,6 +174,7 @@ int vtlmem_vmap_destroy(struct vtlmem_vmap *vm)
 	vas_fini(&vm->vas);
 	pgt_fini(&vm->pt);
 	vmap_slots_fini(vm);
+	vtlmem_lock_fini(p, &vm->lock);
 	p->free(p->ctx, vm, sizeof(*vm));
 	return 0;
 }

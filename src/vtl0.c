@@ -9,6 +9,8 @@
  */
 #include <vtlmem/vtl0.h>
 
+#include "lock.h"
+
 #define PG   VTLMEM_PAGE_SIZE
 #define MASK VTLMEM_PAGE_MASK
 
@@ -24,7 +26,7 @@ static const struct vtlmem_physptr_attr wr_attr = {
 int vtlmem_vtl0_init(struct vtlmem_vtl0 *ctx, struct vtlmem_rtable *rt,
 		     struct vtlmem_vmap *vm)
 {
-	if (!ctx || !rt || !vm || !rt->plat)
+	if (!ctx || !rt || !vm || !rt->plat || !vtlmem_lock_ops_ok(rt->plat))
 		return -VTLMEM_EINVAL;
 	ctx->plat = rt->plat;
 	ctx->rt = rt;

@@ -35,7 +35,8 @@ int vtlmem_ring_init(struct vtlmem_ring *r, struct vtlmem_vtl0 *ctx,
 
 	if (r)
 		r->p.self = NULL;
-	if (!r || !ctx || !pages || npages == 0 || size == 0)
+	if (!r || !ctx || !ctx->plat || !vtlmem_lock_ops_ok(ctx->plat) || !pages ||
+	    npages == 0 || size == 0)
 		return -VTLMEM_EINVAL;
 	if (__builtin_add_overflow(size, (uint64_t)HDR, &total) || total > SIZE_MAX)
 		return -VTLMEM_EOVERFLOW;
@@ -44,7 +45,6 @@ int vtlmem_ring_init(struct vtlmem_ring *r, struct vtlmem_vtl0 *ctx,
 	if (ret)
 		return ret;
 	r->plat = ctx->plat;
-	vtlmem_lock_init(r->plat, &r->lock);
 	r->size = size;
 	r->head = 0;
 	ret = vtlmem_physptr_store(&r->p, offsetof(struct vtlmem_ring_hdr, size), 8, size);
@@ -54,6 +54,8 @@ int vtlmem_ring_init(struct vtlmem_ring *r, struct vtlmem_vtl0 *ctx,
 		vtlmem_physptr_destroy(&r->p);
 		return ret;
 	}
+	/* Last: nothing fails after it, so a failed init leaves no lock. */
+	vtlmem_lock_init(r->plat, &r->lock);
 	return 0;
 }
 
@@ -114,7 +116,12 @@ uint64_t vtlmem_ring_head(struct vtlmem_ring *r)
 
 int vtlmem_ring_fini(struct vtlmem_ring *r)
 {
+	int ret;
+
 	if (!ring_live(r))
 		return -VTLMEM_EINVAL;
-	return vtlmem_physptr_destroy(&r->p);
+	ret = vtlmem_physptr_destroy(&r->p);
+	if (!ret)
+		vtlmem_lock_fini(r->plat, &r->lock);
+	return ret;
 }

@@ -23,9 +23,9 @@
 #define VTLMEM_OWNER_SECURE 1   /* some byte is the secure kernel's (or denied)  */
 
 /*
- * A lock. With lock/unlock ops NULL, it is the library's own ticket
- * spinlock (next/owner); otherwise the platform's ops get this struct and may
- * keep their own lock object in plat (set by lock_init).
+ * A lock. With the lock ops NULL, it is the library's own ticket spinlock
+ * (next/owner); otherwise the platform's ops get this struct and may keep
+ * their own lock object in plat (set by lock_init, plat is NULL before).
  */
 struct vtlmem_lock {
 	uint32_t next;
@@ -85,10 +85,28 @@ struct vtlmem_platform {
 	void (*tlb_local)(void *ctx, uintptr_t va, uint64_t npages);
 	int (*tlb_shootdown)(void *ctx, uintptr_t va, uint64_t len);
 
-	/* Optional platform lock; NULL means the library's ticket spinlock. */
+	/*
+	 * Optional platform lock, used for every lock the library keeps (a
+	 * reservation table's, a vmap manager's, a log ring's); all NULL means
+	 * the library's ticket spinlock. lock_init, lock and unlock are set
+	 * together or not at all, and lock_fini only with them: every init
+	 * that takes a platform (vtlmem_rtable_init, vtlmem_vmap_create,
+	 * vtlmem_vtl0_init, vtlmem_ring_init) returns -VTLMEM_EINVAL
+	 * otherwise, so a lock is never taken one way and released the other.
+	 * lock_init runs once when a lock's life begins, before its first
+	 * use. lock_fini, if set, runs once when that life ends, with the
+	 * lock free and never used again: at a successful vtlmem_rtable_fini,
+	 * vtlmem_vmap_destroy or vtlmem_ring_fini (a failed one keeps the
+	 * lock), or inside an init that fails after its lock_init. So
+	 * lock_fini is called exactly once per lock_init call, and no lock
+	 * outlives the object it belongs to. lock and unlock follow the
+	 * context rule above (must not sleep; another of the library's locks
+	 * may be held, see each header's lock order).
+	 */
 	void (*lock_init)(void *ctx, struct vtlmem_lock *l);
 	void (*lock)(void *ctx, struct vtlmem_lock *l);
 	void (*unlock)(void *ctx, struct vtlmem_lock *l);
+	void (*lock_fini)(void *ctx, struct vtlmem_lock *l);
 
 	/*
 	 * Per-CPU slots: cpu_id() in [0, ncpus) is only stable between

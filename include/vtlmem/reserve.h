@@ -97,17 +97,22 @@ struct vtlmem_rtable_stats {
 
 /*
  * Initialise an empty table using platform p (its alloc/free, ownership,
- * lock ops and pa_bits); p must outlive the table. Allocates nothing.
- * Returns 0, or -VTLMEM_EINVAL if t or p is NULL, -VTLMEM_ENOSYS if p has no
- * alloc or no free op. Not thread-safe against other calls on t.
+ * lock ops and pa_bits); p must outlive the table. Allocates nothing; calls
+ * p's lock_init (if any) once, for the table's lock. Returns 0, or
+ * -VTLMEM_EINVAL if t or p is NULL or p's lock ops are mixed (lock_init,
+ * lock and unlock not all set or all NULL, or lock_fini without them: see
+ * platform.h), -VTLMEM_ENOSYS if p has no alloc or no free op (then no
+ * lock_init was called). Not thread-safe against other calls on t.
  */
 int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p);
 
 /*
- * Tear down an empty table: give every cached object back to the platform.
- * Returns 0, or -VTLMEM_EBUSY (nothing changes) while any handle is live.
- * After 0, t may only be passed to vtlmem_rtable_init() again. The caller
- * guarantees no other call on t runs concurrently.
+ * Tear down an empty table: give every cached object back to the platform,
+ * then end the table's lock (the platform's lock_fini, if set). Returns 0,
+ * or -VTLMEM_EINVAL if t is NULL, -VTLMEM_EBUSY (nothing changes, the lock
+ * lives on) while any handle is live. After 0, t may only be passed to
+ * vtlmem_rtable_init() again. The caller guarantees no other call on t
+ * runs concurrently.
  */
 int vtlmem_rtable_fini(struct vtlmem_rtable *t);
 

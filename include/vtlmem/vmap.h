@@ -134,9 +134,12 @@ struct vtlmem_slot {
  * the per-CPU slot area (and every leaf table if cfg->prepopulate); the
  * kernel installs vtlmem_vmap_top_entries() in each of its roots before
  * the first map. The window is split into the mapping area and, at its
- * top, ncpus * (slots_per_cpu + 1) slot pages. Returns 0 and *out, or
- * (checked in this order)
- *   -VTLMEM_EINVAL  NULL argument
+ * top, ncpus * (slots_per_cpu + 1) slot pages. Calls p's lock_init (if
+ * any) once, for the manager's lock, and lock_fini (if set) again when it
+ * fails after that. Returns 0 and *out, or (checked in this order)
+ *   -VTLMEM_EINVAL  NULL argument; p's lock ops mixed (lock_init, lock and
+ *                   unlock not all set or all NULL, or lock_fini without
+ *                   them: platform.h)
  *   -VTLMEM_ENOSYS  missing pt_alloc/pt_free/pt_phys_to_virt/alloc/free,
  *                   tlb_shootdown, cpu_id, preempt_off or preempt_on op
  *   -VTLMEM_EINVAL  window unaligned, empty, wrapping, not canonical, not in
@@ -153,7 +156,8 @@ int vtlmem_vmap_create(const struct vtlmem_platform *p, struct vtlmem_rtable *rt
  * Destroy: requires every mapping unmapped and every slot released
  * (-VTLMEM_EBUSY otherwise, nothing changes). Purges the quarantine
  * (-VTLMEM_EIO if that shootdown fails: nothing freed, call again), then
- * frees every page-table page, every bookkeeping object and the manager.
+ * frees every page-table page, every bookkeeping object and the manager,
+ * and ends its lock (lock_fini, if set; not on an error return).
  * -VTLMEM_EINVAL for NULL. The kernel must have removed the top entries
  * first. Not thread-safe against other calls on the same manager.
  */

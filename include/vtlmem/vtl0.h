@@ -55,7 +55,9 @@ struct vtlmem_vtl0 {
 
 /*
  * Fill ctx to reserve in rt and map through vm (vm must have been created
- * over rt). Returns 0, or -VTLMEM_EINVAL if an argument is NULL.
+ * over rt). Returns 0, or -VTLMEM_EINVAL if an argument is NULL, rt has no
+ * platform, or that platform's lock ops are mixed (lock_init, lock and
+ * unlock not all set or all NULL, or lock_fini without them: platform.h).
  */
 int vtlmem_vtl0_init(struct vtlmem_vtl0 *ctx, struct vtlmem_rtable *rt,
 		     struct vtlmem_vmap *vm);
@@ -256,9 +258,10 @@ int vtlmem_ring_write(struct vtlmem_ring *r, const void *buf, size_t len, size_t
 uint64_t vtlmem_ring_head(struct vtlmem_ring *r);
 
 /*
- * Finish a ring: unmap and release (after the flush covering the mapping).
- * Returns 0, or the errors of vtlmem_physptr_destroy() (-VTLMEM_EINVAL,
- * -VTLMEM_EIO: the ring stays live, call again).
+ * Finish a ring: unmap and release (after the flush covering the mapping),
+ * then end the ring's lock (the platform's lock_fini, if set). Returns 0,
+ * or the errors of vtlmem_physptr_destroy() (-VTLMEM_EINVAL, -VTLMEM_EIO:
+ * the ring stays live, its lock too; call again).
  */
 int vtlmem_ring_fini(struct vtlmem_ring *r);
 

@@ -819,6 +819,18 @@ static void ids_are_never_reused(void **state)
 	rel(f, h);
 }
 
+/* fini(NULL) is -EINVAL (reserve.h) and leaves every table alone. */
+static void fini_of_a_null_table_is_einval(void **state)
+{
+	struct fx *f = *state;
+	vtlmem_resv_t a;
+
+	assert_int_equal(res1(f, 0x10000, PG, EXCL, &a, NULL), 0);
+	assert_int_equal(vtlmem_rtable_fini(NULL), -VTLMEM_EINVAL);
+	assert_true(vtlmem_is_reserved(&f->t, vtlmem_pa(0x10000), PG, EXCL));
+	rel(f, a);
+}
+
 static void fini_refuses_live_handles(void **state)
 {
 	struct fx *f = *state;
@@ -1927,6 +1939,7 @@ int main(void)
 		T(release_twice_is_enoent_and_changes_nothing),
 		T(release_of_id_zero_or_never_issued_is_enoent),
 		T(ids_are_never_reused),
+		T(fini_of_a_null_table_is_einval),
 		T(fini_refuses_live_handles),
 		T(fini_frees_cache_and_table_can_be_reinitialised),
 		T(resv_mode_reports_mode_of_live_handle),
