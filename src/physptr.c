@@ -64,7 +64,11 @@ static int check_attr(const struct vtlmem_physptr_attr *a)
 	return 0;
 }
 
-/* Each page: aligned, inside pa_bits, not page 0 (unless allowed). */
+/*
+ * Each page: aligned (-EINVAL), ending at or below the limit (-ERANGE: an
+ * aligned page cannot wrap, and the last page of the 64-bit space ends at
+ * 2^64, past every limit, see pacheck.h), not page 0 unless allowed.
+ */
 static int check_pages(const struct vtlmem_platform *p, const vtlmem_paddr_t *pages,
 		       size_t npages)
 {
@@ -197,7 +201,6 @@ int vtlmem_physptr_create_contig(struct vtlmem_physptr *h, struct vtlmem_rtable 
 				 const struct vtlmem_physptr_attr *attr)
 {
 	struct vtlmem_range r;
-	uint64_t first, end;
 	int ret;
 
 	if (h)
@@ -209,14 +212,8 @@ int vtlmem_physptr_create_contig(struct vtlmem_physptr *h, struct vtlmem_rtable 
 		return ret;
 	if (bytes % attr->elem_size)
 		return -VTLMEM_EINVAL;
-	first = vtlmem_pa_val(pa) & ~MASK;
-	if (__builtin_add_overflow(vtlmem_pa_val(pa), bytes, &end) ||
-	    __builtin_add_overflow(end, MASK, &end))
-		return -VTLMEM_EOVERFLOW;
-	end &= ~MASK;
-	r.pa = vtlmem_pa(first);
-	r.len = end - first;
-	ret = vtlmem_check_range_args(rt->plat, r.pa, r.len);
+	/* The whole pages the bytes touch: -EOVERFLOW, -ERANGE, -EPERM. */
+	ret = vtlmem_check_pages_args(rt->plat, pa, bytes, &r);
 	if (ret)
 		return ret;
 	if ((attr->flags & VTLMEM_PHYSPTR_PERSISTENT) &&

@@ -45,7 +45,11 @@ static uint64_t prefix_cover_end(struct vtlmem_rtable *t, uint64_t x, uint32_t m
 	return best;
 }
 
-/* [pa, pa + len) as [*s, *e); false for len 0 or a wrapping range. */
+/*
+ * [pa, pa + len) as [*s, *e); false for len 0 and for a range that wraps
+ * past 2^64 or ends exactly at 2^64: no reservation reaches 2^64 (ends are
+ * at most 2^64 - 1, pacheck.h), so such a range is never covered.
+ */
 static bool range_of(vtlmem_paddr_t pa, uint64_t len, uint64_t *s, uint64_t *e)
 {
 	*s = vtlmem_pa_val(pa);

@@ -80,7 +80,7 @@ int vtlmem_ring_write(struct vtlmem_ring *r, const void *buf, size_t len, size_t
 {
 	const uint8_t *src = buf;
 	uint64_t skip, head;
-	size_t dummy;
+	size_t dummy, stored;
 	int ret;
 
 	if (!done)
@@ -94,17 +94,17 @@ int vtlmem_ring_write(struct vtlmem_ring *r, const void *buf, size_t len, size_t
 	skip = len > r->size ? len - r->size : 0;
 	vtlmem_lock_acquire(r->plat, &r->lock);
 	head = r->head;
-	ret = put(r, head + skip, src + skip, (size_t)(len - skip), done);
+	ret = put(r, head + skip, src + skip, (size_t)(len - skip), &stored);
+	/* buf[0, skip) is done by design: those bytes need no store. */
+	*done = (size_t)skip + stored;
 	if (!ret) {
 		/* The data before the head that covers them. */
 		arch_smp_wmb();
 		ret = vtlmem_physptr_store(&r->p, offsetof(struct vtlmem_ring_hdr, head), 8,
 					   head + len);
 	}
-	if (!ret) {
+	if (!ret)
 		__atomic_store_n(&r->head, head + len, __ATOMIC_RELAXED);
-		*done = len;
-	}
 	vtlmem_lock_release(r->plat, &r->lock);
 	return ret;
 }

@@ -139,8 +139,10 @@ struct vtlmem_physptr {
  *   -VTLMEM_ERANGE    the span does not fit in npages pages
  *   per page, in array order:
  *   -VTLMEM_EINVAL    page not page-aligned
- *   -VTLMEM_EOVERFLOW the page ends past 2^64 (the last page of the space)
- *   -VTLMEM_ERANGE    page beyond the platform's pa_bits
+ *   -VTLMEM_ERANGE    page beyond the platform's pa_bits (a page ending
+ *                     exactly at 2^pa_bits is fine), or the last page of
+ *                     the 64-bit space, which ends at 2^64, under any
+ *                     pa_bits (the rule of vtlmem_reserve(), reserve.h)
  *   -VTLMEM_EPERM     page 0 and page 0 not allowed
  *   then:
  *   -VTLMEM_E2BIG     the pages form more than VTLMEM_PHYSPTR_MAX_RUNS
@@ -164,8 +166,10 @@ int vtlmem_physptr_create(struct vtlmem_physptr *h, struct vtlmem_rtable *rt,
  *   -VTLMEM_EINVAL    h, rt, vm or attr NULL; bytes 0; elem_size 0;
  *                     bytes not a multiple of elem_size; prot, cache or
  *                     flags not valid
- *   -VTLMEM_EOVERFLOW pa + bytes (rounded up to a page) wraps past 2^64
- *   -VTLMEM_ERANGE    beyond the platform's pa_bits
+ *   -VTLMEM_EOVERFLOW pa + bytes wraps past 2^64 (> 2^64)
+ *   -VTLMEM_ERANGE    the pages end beyond 2^pa_bits (ending exactly there
+ *                     is fine), or a byte lies in the last page of the
+ *                     64-bit space (its pages would end at 2^64: reserve.h)
  *   -VTLMEM_EPERM     touches page 0 and page 0 not allowed
  *   -VTLMEM_E2BIG     VTLMEM_PHYSPTR_PERSISTENT and the range spans more
  *                     than VTLMEM_PHYSPTR_WINDOW_PAGES pages (build a page

@@ -124,8 +124,12 @@ int vtlmem_rtable_fini(struct vtlmem_rtable *t);
  *                     VTLMEM_RESV_MAX_RANGES; mode not a vtlmem_rmode
  *   per range, in array order (vtlmem_check_range order):
  *   -VTLMEM_EINVAL    len == 0
- *   -VTLMEM_EOVERFLOW pa + len wraps past 2^64
- *   -VTLMEM_ERANGE    pa + len > 2^pa_bits (ending exactly there is fine)
+ *   -VTLMEM_EOVERFLOW pa + len wraps past 2^64 (pa + len > 2^64)
+ *   -VTLMEM_ERANGE    pa + len > 2^pa_bits (ending exactly there is fine);
+ *                     and pa + len == 2^64 under any pa_bits: range ends
+ *                     are 64-bit values, so with pa_bits 64 the highest
+ *                     end is 2^64 - 1 and the last page of the 64-bit
+ *                     space, [2^64 - 4096, 2^64), is never reservable
  *   -VTLMEM_EPERM     touches page 0 and !allow_page0; no ownership op; or
  *                     the ownership op does not answer VTLMEM_OWNER_VTL0
  *   then:
@@ -168,7 +172,9 @@ int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h);
  *   mode EXCLUSIVE: every byte lies in some exclusive reservation.
  *   mode SHARED:    every byte lies in some reservation (either mode).
  * The bytes may be covered by several adjacent or overlapping reservations.
- * Returns false for t NULL, len 0, a wrapping range or an invalid mode.
+ * Returns false for t NULL, len 0, an invalid mode, and a range that wraps
+ * past 2^64 or ends exactly at 2^64 (no reservation reaches 2^64, see
+ * vtlmem_reserve(): such a range is never covered).
  * Takes the table lock; O(p log N) where p is the number of intervals
  * needed to cover the range.
  */
@@ -179,8 +185,9 @@ bool vtlmem_is_reserved(struct vtlmem_rtable *t, vtlmem_paddr_t pa, uint64_t len
  * Does live handle h cover every byte of [pa, pa + len) with its own
  * ranges (adjacent ranges of the handle join)? Used by the vmap manager to
  * map pages under a reservation the caller already holds. Returns false if
- * t is NULL, h is not live, len is 0 or the range wraps. Takes the table
- * lock; O(log N + k) for a handle of k ranges.
+ * t is NULL, h is not live, len is 0, or the range wraps past or ends
+ * exactly at 2^64 (never reserved, as for vtlmem_is_reserved()). Takes the
+ * table lock; O(log N + k) for a handle of k ranges.
  */
 bool vtlmem_resv_covers(struct vtlmem_rtable *t, vtlmem_resv_t h, vtlmem_paddr_t pa,
 			uint64_t len);

@@ -185,7 +185,10 @@ size_t vtlmem_vmap_top_entries(const struct vtlmem_vmap *vm, struct vtlmem_top_e
  *   -VTLMEM_ENOSPC    npages + 1 guard page exceed the whole mapping area
  *   per page, in array order:
  *   -VTLMEM_EINVAL    unaligned page
- *   -VTLMEM_ERANGE    a page beyond pa_bits
+ *   -VTLMEM_ERANGE    a page beyond pa_bits (the last page of the 64-bit
+ *                     space, which no reservation can hold, see reserve.h,
+ *                     is -VTLMEM_ERANGE too under pa_bits 64, from the
+ *                     reservation or held check below)
  *   then:
  *   -VTLMEM_ENOMEM    (requests of more than 16 discontiguous runs) the
  *                     scratch array for the duplicate check

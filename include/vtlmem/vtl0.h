@@ -29,9 +29,29 @@
  * in VTL0 memory are read once (single-copy-atomic) and bounds-checked
  * before use; a cycle or an over-long chain is an error, never a hang.
  *
- * Faults: -VTLMEM_EFAULT with *done = the bytes copied before the fault.
- * Calls with a done parameter accept NULL for it and, when it is given,
- * always set it (0 on argument errors).
+ * Granularity: the calls reserve, check and map whole pages: the pages the
+ * bytes lie in, [align_down(pa), align_up(pa + len)) for a contiguous
+ * range, each page the bytes reach for a page list. So
+ *  - a call conflicts (-VTLMEM_EBUSY) with another accessor's reservation
+ *    of any byte of those pages in a conflicting mode, even where the bytes
+ *    themselves do not overlap: with [X + 8, X + 16) of page X reserved
+ *    exclusive by another accessor, a read of [X + 16, X + 24) is
+ *    -VTLMEM_EBUSY (and a write of [X + 16, X + 24) conflicts with a
+ *    shared-read reservation of [X + 8, X + 16));
+ *  - the page checks (-VTLMEM_ERANGE, -VTLMEM_EPERM, the ownership op)
+ *    apply to whole pages: bytes ending exactly at 2^pa_bits are fine,
+ *    bytes in the last page of the 64-bit space (whose end, 2^64, no range
+ *    may reach: see vtlmem_reserve()) are -VTLMEM_ERANGE under any pa_bits;
+ *  - of a page list, only the entries the bytes reach are looked at: an
+ *    entry past them is never checked, reserved or mapped, so pages
+ *    {A, B, A} with the bytes in pages[0] and pages[1] only copy fine
+ *    (returns 0), and only bytes reaching pages[2] make A "given twice"
+ *    (-VTLMEM_EINVAL).
+ *
+ * Faults: -VTLMEM_EFAULT with *done = the bytes copied before the fault
+ * (a log-ring write counts from the start of its buffer: see
+ * vtlmem_ring_write). Calls with a done parameter accept NULL for it and,
+ * when it is given, always set it (0 on argument errors).
  *
  * Context: as for vtlmem_slot_map(): preemption is disabled (platform op)
  * around each slot's copy only; callbacks run with nothing mapped and no
@@ -68,8 +88,10 @@ int vtlmem_vtl0_init(struct vtlmem_vtl0 *ctx, struct vtlmem_rtable *rt,
  * copied), or
  *   -VTLMEM_EINVAL    ctx NULL; dst/src NULL with len > 0
  *   len == 0: returns 0, touches nothing (pa is not checked)
- *   -VTLMEM_EOVERFLOW pa + len (rounded up to a page) wraps
- *   -VTLMEM_ERANGE    beyond the platform's pa_bits
+ *   -VTLMEM_EOVERFLOW pa + len wraps past 2^64 (> 2^64)
+ *   -VTLMEM_ERANGE    the pages the bytes lie in end beyond 2^pa_bits, or
+ *                     include the last page of the 64-bit space
+ *                     (Granularity)
  *   -VTLMEM_EPERM     page 0, or not VTL0 memory (ownership op)
  *   -VTLMEM_EBUSY     reserved by another accessor in a conflicting mode
  *   -VTLMEM_ENOMEM    the reservation table could not allocate
@@ -88,8 +110,10 @@ int vtlmem_vtl0_write(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, const void *sr
  * be larger. Returns 0, or the errors of vtlmem_vtl0_read() and
  *   -VTLMEM_EINVAL    pages NULL or npages 0 (len > 0), offset >= page
  *                     size, a touched page unaligned or given twice
+ *   -VTLMEM_EOVERFLOW offset + len wraps
  *   -VTLMEM_ERANGE    offset + len does not fit in npages pages, or a
- *                     page beyond pa_bits
+ *                     touched page beyond pa_bits or the last page of the
+ *                     64-bit space (Granularity)
  *   -VTLMEM_E2BIG     the touched pages form more than
  *                     VTLMEM_PHYSPTR_MAX_RUNS contiguous runs (split the
  *                     copy)
@@ -223,15 +247,18 @@ struct vtlmem_ring {
  * VTLMEM_RING_HDR_SIZE + size bytes. Reserves them exclusive and maps them
  * once, for the ring's lifetime (one window mapping: the only allocation),
  * then publishes head = 0 and size. Returns 0, or
- *   -VTLMEM_EINVAL    r, ctx or pages NULL; npages 0; size 0; a page
- *                     unaligned or given twice
+ *   -VTLMEM_EINVAL    r, ctx or pages NULL; ctx's platform's lock ops
+ *                     mixed (see vtlmem_vtl0_init); npages 0; size 0; a
+ *                     page unaligned or given twice
  *   -VTLMEM_EOVERFLOW VTLMEM_RING_HDR_SIZE + size wraps
  *   -VTLMEM_ERANGE    header + size do not fit in npages pages; a page
- *                     beyond pa_bits
+ *                     beyond pa_bits, or the last page of the 64-bit space
  *   the other vtlmem_physptr_create() errors (-VTLMEM_EPERM, -VTLMEM_EBUSY,
  *   -VTLMEM_E2BIG, -VTLMEM_ENOMEM, -VTLMEM_ENOSPC, ...);
  *   -VTLMEM_EFAULT    publishing the header faulted.
- * On error nothing stays reserved or mapped.
+ * On error nothing stays reserved or mapped. The ring's lock (the
+ * platform's lock_init, if any) starts only once nothing can fail any more,
+ * so a failed init calls no lock op.
  */
 int vtlmem_ring_init(struct vtlmem_ring *r, struct vtlmem_vtl0 *ctx,
 		     const vtlmem_paddr_t *pages, size_t npages, uint64_t size);
@@ -244,12 +271,23 @@ int vtlmem_ring_init(struct vtlmem_ring *r, struct vtlmem_vtl0 *ctx,
  * passes the end of the data area wraps to its start (the ring is mapped
  * once, so even a one-page ring never maps a page twice). Then publishes
  * head += len. Writers are serialized by the ring's lock (a spinlock:
- * callable from any context that may take it). Returns 0 (*done = len), or
+ * callable from any context that may take it).
+ *
+ * *done (if done is not NULL; always set, 0 on argument errors) counts
+ * bytes of buf from its start: buf[0, *done) are written, where the first
+ * len - size bytes of a write longer than the ring count as written (they
+ * are never stored, by design), and buf[*done, len) are not. Returns 0
+ * (*done = len), or
  *   -VTLMEM_EINVAL    r NULL, not live or a copy; buf NULL with len > 0
- *   -VTLMEM_EFAULT    a fault writing the data (*done = bytes stored) or
- *                     publishing head (*done = bytes stored, all of them):
- *                     head is not advanced, so the bytes are not published
- *                     (ring data after the published head may have changed)
+ *   -VTLMEM_EFAULT    a fault writing the data (*done < len: the skipped
+ *                     len - size, if any, plus the bytes stored before the
+ *                     fault) or publishing head (*done = len): head is not
+ *                     advanced, so nothing of the write is published (ring
+ *                     data after the published head may have changed). To
+ *                     resume, write the same len bytes again: the
+ *                     published stream is exactly as before the call, so a
+ *                     write of buf + *done would land at the wrong stream
+ *                     position.
  * len == 0 returns 0 and writes nothing.
  */
 int vtlmem_ring_write(struct vtlmem_ring *r, const void *buf, size_t len, size_t *done);

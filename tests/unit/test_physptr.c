@@ -167,9 +167,10 @@ static void create_validates_every_page_in_order(void **state)
 	assert_int_equal(vtlmem_physptr_create(&h, &E->rt, E->vm, pg, 3, 0, 1, &a), -VTLMEM_EINVAL);
 	pg[1] = vtlmem_pa(1ull << 52);
 	assert_int_equal(vtlmem_physptr_create(&h, &E->rt, E->vm, pg, 3, 0, 1, &a), -VTLMEM_ERANGE);
+	/* the last page of the 64-bit space ends at 2^64: -ERANGE (pacheck.h) */
 	pg[1] = vtlmem_pa(UINT64_MAX & ~(PG - 1));
 	assert_int_equal(vtlmem_physptr_create(&h, &E->rt, E->vm, pg, 3, 0, 1, &a),
-			 -VTLMEM_EOVERFLOW);
+			 -VTLMEM_ERANGE);
 	pg[1] = vtlmem_pa(0);
 	assert_int_equal(vtlmem_physptr_create(&h, &E->rt, E->vm, pg, 3, 0, 1, &a), -VTLMEM_EPERM);
 	/* an unaligned page after a page beyond the width: the first one wins */
@@ -365,10 +366,10 @@ static void contig_create_covers_the_pages_of_the_byte_range(void **state)
 	assert_int_equal(vtlmem_physptr_create_contig(&h, &E->rt, E->vm,
 						      vtlmem_pa(UINT64_MAX - 10), 33, &a),
 			 -VTLMEM_EOVERFLOW);
-	/* the last byte fits in 64 bits but rounding up to its page end does not */
+	/* no wrap, but the bytes lie in the last page of the 64-bit space */
 	assert_int_equal(vtlmem_physptr_create_contig(&h, &E->rt, E->vm,
 						      vtlmem_pa(UINT64_MAX - PG + 2), 3, &a),
-			 -VTLMEM_EOVERFLOW);
+			 -VTLMEM_ERANGE);
 	assert_int_equal(vtlmem_physptr_create_contig(&h, &E->rt, E->vm,
 						      vtlmem_pa((1ull << 52) - 3), 6, &a),
 			 -VTLMEM_ERANGE);
@@ -410,6 +411,95 @@ static void contig_create_covers_the_pages_of_the_byte_range(void **state)
 }
 
 /* ---- access: bounds, empty accesses, read-only ------------------------- */
+
+/* create, create_contig and a vmap mapping of the page at last: all return want. */
+static void creates_at(uint64_t last, int want)
+{
+	struct vtlmem_physptr_attr a = attr(1, VTLMEM_PROT_RW, 0);
+	vtlmem_paddr_t pg[1] = { vtlmem_pa(last) };
+	struct vtlmem_map_req req = { pg, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, 0, { 0 } };
+	struct vtlmem_mapping *m;
+	struct vtlmem_physptr h;
+	vtlmem_vaddr_t va;
+
+	assert_int_equal(vtlmem_physptr_create(&h, &E->rt, E->vm, pg, 1, PG - 8, 8, &a), want);
+	if (!want)
+		assert_int_equal(vtlmem_physptr_destroy(&h), 0);
+	assert_int_equal(vtlmem_physptr_create_contig(&h, &E->rt, E->vm, vtlmem_pa(last + PG - 8),
+						      8, &a), want);
+	if (!want)
+		assert_int_equal(vtlmem_physptr_destroy(&h), 0);
+	assert_int_equal(vtlmem_vmap_map(E->vm, &req, &m, &va), want);
+	if (!want)
+		assert_int_equal(vtlmem_vmap_unmap(E->vm, m), 0);
+}
+
+/*
+ * The top of the address space (reserve.h; physptr.h per page): under
+ * pa_bits 32, 48 and 52 the last page below 2^pa_bits and the page below it
+ * pass the width checks (this platform's ownership op then says "secure":
+ * -EPERM), a page or bytes past 2^pa_bits are -ERANGE; under pa_bits 64
+ * the last page of the 64-bit space, ending at 2^64, is -ERANGE, bytes
+ * across 2^64 -EOVERFLOW. Nothing is reserved or mapped.
+ */
+static void create_at_the_last_page_of_the_space_under_each_pa_bits(void **state)
+{
+	static const unsigned widths[] = { 32, 48, 52, 64 };
+	const uint64_t top = UINT64_MAX - PG + 1;
+	struct vtlmem_physptr_attr a = attr(1, VTLMEM_PROT_RO, 0);
+	struct vtl0env_snap s0, s1;
+	struct vtlmem_physptr h;
+	unsigned long asked;
+	unsigned i;
+
+	(void)state;
+	start();
+	vtl0env_snap(E, &s0);
+	for (i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+		unsigned bits = widths[i];
+		uint64_t last = bits < 64 ? (1ull << bits) - PG : top;
+		vtlmem_paddr_t across[2] = { vtlmem_pa(last), vtlmem_pa(last + PG) };
+
+		E->hp.ops.pa_bits = bits;
+		asked = E->hp.ownership_calls;
+		creates_at(last, bits < 64 ? -VTLMEM_EPERM : -VTLMEM_ERANGE);
+		assert_int_equal(E->hp.ownership_calls - asked, bits < 64 ? 3 : 0);
+		creates_at(last - PG, -VTLMEM_EPERM);
+		asked = E->hp.ownership_calls;
+		/* a page past 2^pa_bits; 64: the top page itself, checked first */
+		assert_int_equal(vtlmem_physptr_create(&h, &E->rt, E->vm, across, 2, 0, 1, &a),
+				 -VTLMEM_ERANGE);
+		assert_int_equal(vtlmem_physptr_create_contig(&h, &E->rt, E->vm,
+							      vtlmem_pa(last + PG - 8), 16, &a),
+				 bits < 64 ? -VTLMEM_ERANGE : -VTLMEM_EOVERFLOW);
+		assert_int_equal(vtlmem_physptr_create_contig(&h, &E->rt, E->vm,
+							      vtlmem_pa(UINT64_MAX), 1, &a),
+				 -VTLMEM_ERANGE);
+		assert_int_equal(vtlmem_physptr_create_contig(&h, &E->rt, E->vm,
+							      vtlmem_pa(UINT64_MAX), 2, &a),
+				 -VTLMEM_EOVERFLOW);
+		assert_int_equal(E->hp.ownership_calls, asked);
+	}
+	E->hp.ops.pa_bits = 52;
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	finish();
+}
+
+/* Ending exactly at 2^pa_bits is fine: pa_bits 26 ends with this platform's VTL0 RAM. */
+static void handles_may_end_exactly_at_2_pow_pa_bits(void **state)
+{
+	const uint64_t end = 1ull << 26;
+
+	(void)state;
+	start();
+	assert_int_equal(end, VTL0ENV_PHYS);
+	E->hp.ops.pa_bits = 26;
+	creates_at(end - PG, 0);
+	E->hp.ops.pa_bits = 52;
+	assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	finish();
+}
 
 static void empty_accesses_succeed_and_map_nothing(void **state)
 {
@@ -1351,6 +1441,8 @@ int main(void)
 		cmocka_unit_test(a_copied_handle_is_refused_by_every_call),
 		cmocka_unit_test(a_failed_create_kills_a_handle_that_looked_live),
 		cmocka_unit_test(contig_create_covers_the_pages_of_the_byte_range),
+		cmocka_unit_test(create_at_the_last_page_of_the_space_under_each_pa_bits),
+		cmocka_unit_test(handles_may_end_exactly_at_2_pow_pa_bits),
 		cmocka_unit_test(empty_accesses_succeed_and_map_nothing),
 		cmocka_unit_test(out_of_bounds_accesses_fail_before_anything_is_mapped),
 		cmocka_unit_test(read_only_handles_refuse_every_write),

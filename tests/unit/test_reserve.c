@@ -1087,8 +1087,8 @@ static void pa_bits_64_allows_the_whole_space_below_2_pow_64(void **state)
 	f->hp.ops.pa_bits = 64;
 	f->hp.vtl0_end = UINT64_MAX;
 	assert_int_equal(res1(f, UINT64_MAX - PG, PG, EXCL, &a, NULL), 0);
-	/* Ending exactly at 2^64 is not representable: overflow. */
-	assert_int_equal(res1(f, UINT64_MAX - PG + 1, PG, EXCL, &b, NULL), -VTLMEM_EOVERFLOW);
+	/* Ending exactly at 2^64 does not wrap, but no end reaches 2^64: -ERANGE. */
+	assert_int_equal(res1(f, UINT64_MAX - PG + 1, PG, EXCL, &b, NULL), -VTLMEM_ERANGE);
 	assert_int_equal(res1(f, UINT64_MAX - PG - 1, 2, EXCL, &b, NULL), -VTLMEM_EBUSY);
 	assert_true(vtlmem_is_reserved(&f->t, vtlmem_pa(UINT64_MAX - PG), PG, EXCL));
 	rel(f, a);
@@ -1099,14 +1099,79 @@ static void wrapping_range_is_eoverflow(void **state)
 	struct fx *f = *state;
 	vtlmem_resv_t h;
 
-	assert_int_equal(res1(f, UINT64_MAX, 1, EXCL, &h, NULL), -VTLMEM_EOVERFLOW);
+	assert_int_equal(res1(f, UINT64_MAX, 2, EXCL, &h, NULL), -VTLMEM_EOVERFLOW);
 	assert_int_equal(res1(f, UINT64_MAX - 0xfff, 0x2000, EXCL, &h, NULL), -VTLMEM_EOVERFLOW);
+	/* Ending exactly at 2^64 is no wrap: -ERANGE (reserve.h), not -EOVERFLOW. */
+	assert_int_equal(res1(f, UINT64_MAX, 1, EXCL, &h, NULL), -VTLMEM_ERANGE);
 	assert_int_equal(res1(f, PG, UINT64_MAX, SHR, &h, NULL), -VTLMEM_EOVERFLOW);
 	assert_int_equal(res1(f, UINT64_MAX, UINT64_MAX, SHR, &h, NULL), -VTLMEM_EOVERFLOW);
 	/* Just below wrapping: not an overflow, but beyond 2^52. */
 	assert_int_equal(res1(f, UINT64_MAX - 0xfff, 0xfff, EXCL, &h, NULL), -VTLMEM_ERANGE);
 	assert_int_equal(f->hp.ownership_calls, 0);
 	expect_table(f, NULL, 0);
+}
+
+/*
+ * The top of the address space: one rule under every pa_bits (reserve.h).
+ * With limit L = 2^pa_bits (pa_bits < 64) the last page [L - 4K, L) and
+ * the page below it are reservable and a range past L is -ERANGE. A range
+ * ending exactly at 2^64 is -ERANGE under every pa_bits, 64 included (ends
+ * are 64-bit values: with pa_bits 64 the highest end is 2^64 - 1), one
+ * wrapping past 2^64 -EOVERFLOW. The width checks run before the ownership
+ * op, which is asked exactly once per accepted range. The queries agree.
+ */
+static void last_page_of_the_space_under_each_pa_bits(void **state)
+{
+	static const unsigned widths[] = { 32, 48, 52, 64 };
+	const uint64_t top = UINT64_MAX - PG + 1;   /* [top, 2^64): the last 64-bit page */
+	struct fx *f = *state;
+	vtlmem_resv_t a, b, c, x;
+	unsigned i;
+
+	f->hp.vtl0_end = UINT64_MAX;
+	for (i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+		unsigned bits = widths[i];
+		uint64_t last = bits < 64 ? (1ull << bits) - PG : top;
+		int last_ret = bits < 64 ? 0 : -VTLMEM_ERANGE;
+
+		f->hp.ops.pa_bits = bits;
+		f->hp.ownership_calls = 0;
+		/* the last page below the limit, and the page below it */
+		assert_int_equal(res1(f, last, PG, EXCL, &a, NULL), last_ret);
+		assert_int_equal(res1(f, last - PG, PG, SHR, &b, NULL), 0);
+		/* one byte past the limit; pa_bits 64: past 2^64, a wrap */
+		assert_int_equal(res1(f, last, PG + 1, EXCL, &x, NULL),
+				 bits < 64 ? -VTLMEM_ERANGE : -VTLMEM_EOVERFLOW);
+		assert_int_equal(res1(f, last + PG - 1, 2, SHR, &x, NULL),
+				 bits < 64 ? -VTLMEM_ERANGE : -VTLMEM_EOVERFLOW);
+		/* ending exactly at 2^64, and wrapping past it */
+		assert_int_equal(res1(f, top, PG, EXCL, &x, NULL), -VTLMEM_ERANGE);
+		assert_int_equal(res1(f, UINT64_MAX, 1, EXCL, &x, NULL), -VTLMEM_ERANGE);
+		assert_int_equal(res1(f, top, 2 * PG, EXCL, &x, NULL), -VTLMEM_EOVERFLOW);
+		assert_int_equal(res1(f, UINT64_MAX, 2, SHR, &x, NULL), -VTLMEM_EOVERFLOW);
+		/* the highest end of all, 2^64 - 1, needs pa_bits 64 */
+		assert_int_equal(res1(f, top, PG - 1, SHR, &c, NULL), bits < 64 ? -VTLMEM_ERANGE : 0);
+		assert_int_equal(f->hp.ownership_calls, 2);   /* a or c, and b */
+
+		assert_true(vtlmem_is_reserved(&f->t, vtlmem_pa(last - PG), PG, SHR));
+		assert_true(vtlmem_resv_covers(&f->t, b, vtlmem_pa(last - PG), PG));
+		assert_int_equal(vtlmem_is_reserved(&f->t, vtlmem_pa(last), PG, EXCL), bits < 64);
+		assert_int_equal(vtlmem_resv_covers(&f->t, a, vtlmem_pa(last), PG), bits < 64);
+		assert_int_equal(vtlmem_is_reserved(&f->t, vtlmem_pa(top), PG - 1, SHR), bits == 64);
+		assert_int_equal(vtlmem_resv_covers(&f->t, c, vtlmem_pa(top), PG - 1), bits == 64);
+		/* a range ending at 2^64 is never covered; a wrapping one neither */
+		assert_false(vtlmem_is_reserved(&f->t, vtlmem_pa(top), PG, SHR));
+		assert_false(vtlmem_is_reserved(&f->t, vtlmem_pa(UINT64_MAX), 1, SHR));
+		assert_false(vtlmem_resv_covers(&f->t, c, vtlmem_pa(top), PG));
+		assert_false(vtlmem_is_reserved(&f->t, vtlmem_pa(top), 2 * PG, SHR));
+		if (bits < 64) {
+			rel(f, a);
+		} else {
+			rel(f, c);
+		}
+		rel(f, b);
+		expect_table(f, NULL, 0);
+	}
 }
 
 static void page_zero_is_refused_unless_allowed(void **state)
@@ -1952,6 +2017,7 @@ int main(void)
 		T(pa_bits_limits_the_address_width),
 		T(pa_bits_64_allows_the_whole_space_below_2_pow_64),
 		T(wrapping_range_is_eoverflow),
+		T(last_page_of_the_space_under_each_pa_bits),
 		T(page_zero_is_refused_unless_allowed),
 		T(is_reserved_requires_every_byte_covered),
 		T(is_reserved_exclusive_needs_exclusive_intervals),

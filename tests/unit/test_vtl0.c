@@ -503,6 +503,218 @@ static void calls_fail_with_enospc_while_this_cpus_slots_are_taken(void **state)
 	finish();
 }
 
+/* ---- the top of the address space (reserve.h, vtl0.h Granularity) ---- */
+
+/*
+ * Every VTL0 call on the 8 bytes at pa (or the page holding them): read,
+ * write, load, store, the page-list copies, a chain walk and a ring over
+ * that page. All must return want; nothing may be reserved or mapped
+ * unless want is 0 (then the calls really copied).
+ */
+static void every_call_at(uint64_t pa, int want)
+{
+	uint64_t page = pa & ~(PG - 1), off = pa & (PG - 1), v = 0;
+	vtlmem_paddr_t pg[1] = { vtlmem_pa(page) };
+	uint64_t buf = 0x0123456789abcdefull, got = 0;
+	uint64_t visited[1];
+	uint8_t entries[16];
+	size_t done = 99, pages = 99, fn_calls = 0;
+	struct vtlmem_chain_walk w = { 16, 1, visited, entries, sizeof(entries), count_pages,
+				       &fn_calls };
+	struct vtlmem_ring ring;
+
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa), &buf, 8, &done), want);
+	assert_int_equal(done, want ? 0 : 8);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa), &got, 8, &done), want);
+	assert_int_equal(done, want ? 0 : 8);
+	assert_int_equal(got, want ? 0 : buf);
+	assert_int_equal(vtlmem_vtl0_store(CTX, vtlmem_pa(pa), 8, ~buf), want);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(pa), 8, &v), want);
+	assert_int_equal(v, want ? 0 : ~buf);
+	assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 1, off, &buf, 8, &done), want);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 1, off, &got, 8, &done), want);
+	assert_int_equal(done, want ? 0 : 8);
+	if (!want)   /* a chain page with no entries and no next */
+		memset(vtl0env_dm(E, page), 0, VTLMEM_CHAIN_HDR_SIZE);
+	assert_int_equal(vtlmem_vtl0_chain_walk(CTX, vtlmem_pa(page), &w, &pages), want);
+	assert_int_equal(pages, want ? 0 : 1);
+	assert_int_equal(fn_calls, want ? 0 : 1);
+	assert_int_equal(vtlmem_ring_init(&ring, CTX, pg, 1, 100), want);
+	if (!want) {
+		assert_int_equal(vtlmem_ring_fini(&ring), 0);
+		assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	}
+}
+
+/*
+ * The calls' ranges are checked as whole pages, with the rule of
+ * vtlmem_reserve() (reserve.h): under pa_bits 32, 48 and 52 the last page
+ * below 2^pa_bits (and the page below it) pass the width checks and reach
+ * the ownership op (which this platform answers "secure": -EPERM), bytes
+ * past 2^pa_bits are -ERANGE; under pa_bits 64 the last page of the 64-bit
+ * space is -ERANGE (no range reaches 2^64) and the page below it passes.
+ * Bytes wrapping past 2^64 are -EOVERFLOW under every pa_bits. No call
+ * reserves or maps anything; the ownership op is asked only for ranges
+ * that passed the width checks.
+ */
+static void the_last_page_of_the_space_under_each_pa_bits(void **state)
+{
+	static const unsigned widths[] = { 32, 48, 52, 64 };
+	const uint64_t top = UINT64_MAX - PG + 1;
+	struct vtl0env_snap s0, s1;
+	unsigned long asked;
+	uint8_t b[16];
+	unsigned i;
+
+	(void)state;
+	start();
+	vtl0env_snap(E, &s0);
+	for (i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+		unsigned bits = widths[i];
+		uint64_t last = bits < 64 ? (1ull << bits) - PG : top;
+		vtlmem_paddr_t across[2] = { vtlmem_pa(last), vtlmem_pa(last + PG) };
+
+		E->hp.ops.pa_bits = bits;
+		asked = E->hp.ownership_calls;
+		every_call_at(last + PG - 8, bits < 64 ? -VTLMEM_EPERM : -VTLMEM_ERANGE);
+		every_call_at(last, bits < 64 ? -VTLMEM_EPERM : -VTLMEM_ERANGE);
+		assert_int_equal(E->hp.ownership_calls - asked, bits < 64 ? 16 : 0);
+		every_call_at(last - 8, -VTLMEM_EPERM);
+		asked = E->hp.ownership_calls;
+		/* bytes across the limit (64: across 2^64, a wrap) */
+		assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(last + PG - 8), b, 16, NULL),
+				 bits < 64 ? -VTLMEM_ERANGE : -VTLMEM_EOVERFLOW);
+		assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(last + PG - 8), b, 16, NULL),
+				 bits < 64 ? -VTLMEM_ERANGE : -VTLMEM_EOVERFLOW);
+		assert_int_equal(vtlmem_vtl0_read_pages(CTX, across, 2, PG - 8, b, 16, NULL),
+				 -VTLMEM_ERANGE);
+		assert_int_equal(vtlmem_vtl0_write_pages(CTX, across, 2, PG - 8, b, 16, NULL),
+				 -VTLMEM_ERANGE);
+		/* wrapping past 2^64 under every width; in the last 64-bit page: -ERANGE */
+		assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(UINT64_MAX - 7), b, 16, NULL),
+				 -VTLMEM_EOVERFLOW);
+		assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(top), b, 16, NULL),
+				 -VTLMEM_ERANGE);
+		assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(UINT64_MAX), b, 1, NULL),
+				 -VTLMEM_ERANGE);
+		assert_int_equal(E->hp.ownership_calls, asked);
+	}
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	E->hp.ops.pa_bits = 52;
+	finish();
+}
+
+/*
+ * Ending exactly at 2^pa_bits is fine all the way down: with pa_bits 26 the
+ * last page of the space is the last page of this platform's VTL0 RAM, and
+ * every call on its last 8 bytes copies; one byte more is -ERANGE.
+ */
+static void bytes_ending_exactly_at_2_pow_pa_bits_are_copied(void **state)
+{
+	const uint64_t end = 1ull << 26;
+	uint8_t b[16];
+
+	(void)state;
+	start();
+	assert_int_equal(end, VTL0ENV_PHYS);   /* the space ends with VTL0 RAM */
+	E->hp.ops.pa_bits = 26;
+	every_call_at(end - 8, 0);
+	every_call_at(end - PG, 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(end - 8), b, 9, NULL), -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(end), b, 1, NULL), -VTLMEM_ERANGE);
+	assert_false(reserved(end - PG, PG));
+	E->hp.ops.pa_bits = 52;
+	finish();
+}
+
+/* ---- granularity: whole pages (vtl0.h) ---- */
+
+/*
+ * The calls reserve whole pages: bytes [X + 8, X + 16) held exclusive by
+ * another accessor make a read of the disjoint bytes [X + 16, X + 24) of
+ * the same page -EBUSY (and a write too); held shared-read, they let the
+ * read through but not a write. Bytes of the next page are unaffected.
+ */
+static void disjoint_bytes_of_a_page_held_by_another_accessor_conflict(void **state)
+{
+	uint64_t x = vtl0env_pa(120);
+	struct vtlmem_range held = { vtlmem_pa(x + 8), 8 };
+	struct vtl0env_snap s0, s1;
+	vtlmem_resv_t other;
+	uint8_t b[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	size_t done = 99;
+
+	(void)state;
+	start();
+	assert_int_equal(vtlmem_reserve(&E->rt, &held, 1, VTLMEM_RES_EXCLUSIVE, &other, NULL), 0);
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(x + 16), b, 8, &done), -VTLMEM_EBUSY);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(x + 16), b, 8, &done), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_vtl0_load(CTX, vtlmem_pa(x + PG - 8), 8, (uint64_t *)(void *)b),
+			 -VTLMEM_EBUSY);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_same_state(&s0, &s1));
+	/* the next page is someone else's business */
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(x + PG), b, 8, &done), 0);
+	assert_int_equal(vtlmem_release(&E->rt, other), 0);
+	assert_int_equal(vtlmem_reserve(&E->rt, &held, 1, VTLMEM_RES_SHARED, &other, NULL), 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(x + 16), b, 8, &done), 0);
+	assert_int_equal(done, 8);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(x + 16), b, 8, &done), -VTLMEM_EBUSY);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_release(&E->rt, other), 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(x + 16), b, 8, &done), 0);
+	assert_false(reserved(x, 2 * PG));
+	finish();
+}
+
+/*
+ * Only the page-list entries the bytes reach are looked at: {A, B, A}
+ * copies fine while the bytes stay in pages[0] and pages[1] (A and B are
+ * reserved and mapped once each), and is -EINVAL (A given twice) once they
+ * reach pages[2]. An unaligned or secure entry past the bytes is ignored.
+ */
+static void a_page_list_is_only_checked_where_the_bytes_reach(void **state)
+{
+	vtlmem_paddr_t pg[3] = { vtl0env_page(130), vtl0env_page(131), vtl0env_page(130) };
+	uint8_t in[2 * PG + 1], out[2 * PG + 1], span[2 * PG];
+	struct vtl0env_snap s0, s1;
+	size_t done = 99;
+
+	(void)state;
+	start();
+	pattern(in, sizeof(in), 5);
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 3, 0, in, 2 * PG, &done), 0);
+	assert_int_equal(done, 2 * PG);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 3, 0, out, 2 * PG, &done), 0);
+	assert_memory_equal(out, in, 2 * PG);
+	vtl0env_gather(E, pg, 0, span, 2 * PG);
+	assert_memory_equal(span, in, 2 * PG);
+	vtl0env_snap(E, &s1);
+	assert_int_equal(s1.rt.reserves - s0.rt.reserves, 2);
+	assert_true(vtl0env_same_state(&s0, &s1));
+	/* one byte into pages[2]: A is given twice */
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 3, 0, out, 2 * PG + 1, &done),
+			 -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_write_pages(CTX, pg, 3, 1, in, 2 * PG, &done),
+			 -VTLMEM_EINVAL);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_nothing_done(&s0, &s1));
+	/* entries past the bytes are not validated at all */
+	pg[2] = vtlmem_pa(vtl0env_pa(132) + 1);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 3, 0, out, 2 * PG, NULL), 0);
+	pg[2] = vtlmem_pa(HOSTPLAT_PT_BASE);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 3, 0, out, 2 * PG, NULL), 0);
+	assert_int_equal(vtlmem_vtl0_read_pages(CTX, pg, 3, 0, out, 2 * PG + 1, NULL),
+			 -VTLMEM_EPERM);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +730,10 @@ int main(void)
 		cmocka_unit_test(a_fault_mid_copy_reports_the_exact_count_and_releases_everything),
 		cmocka_unit_test(steady_state_calls_allocate_nothing),
 		cmocka_unit_test(calls_fail_with_enospc_while_this_cpus_slots_are_taken),
+		cmocka_unit_test(the_last_page_of_the_space_under_each_pa_bits),
+		cmocka_unit_test(bytes_ending_exactly_at_2_pow_pa_bits_are_copied),
+		cmocka_unit_test(disjoint_bytes_of_a_page_held_by_another_accessor_conflict),
+		cmocka_unit_test(a_page_list_is_only_checked_where_the_bytes_reach),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

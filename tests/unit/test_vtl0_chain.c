@@ -333,10 +333,10 @@ static void addresses_read_from_vtl0_are_checked(void **state)
 	set_next(50, 1ull << 52);
 	w = walker(8);
 	assert_int_equal(vtlmem_vtl0_chain_walk(CTX, vtl0env_page(50), &w, &pages), -VTLMEM_ERANGE);
-	set_next(50, UINT64_MAX & ~(PG - 1));
+	set_next(50, UINT64_MAX & ~(PG - 1));   /* ends at 2^64: -ERANGE (reserve.h) */
 	w = walker(8);
 	assert_int_equal(vtlmem_vtl0_chain_walk(CTX, vtl0env_page(50), &w, &pages),
-			 -VTLMEM_EOVERFLOW);
+			 -VTLMEM_ERANGE);
 	set_next(50, VTL0ENV_PHYS);
 	w = walker(8);
 	assert_int_equal(vtlmem_vtl0_chain_walk(CTX, vtl0env_page(50), &w, &pages), -VTLMEM_EPERM);

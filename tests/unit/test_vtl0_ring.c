@@ -334,6 +334,88 @@ static void a_faulting_write_publishes_nothing(void **state)
 	finish();
 }
 
+/*
+ * *done of a write longer than the ring counts from the start of buf: the
+ * first len - size bytes (skipped by design) count as written, then the
+ * bytes stored before the fault. buf[0, *done) is in the ring, buf[*done,
+ * len) is not; head stays, so the caller resumes by writing the same bytes
+ * again, which leaves exactly the stream of one successful write.
+ */
+static void a_faulting_write_longer_than_the_ring_counts_the_skipped_bytes_as_done(void **state)
+{
+	vtlmem_paddr_t pg[2] = { vtl0env_page(71), vtl0env_page(70) };
+	const uint64_t size = 2 * PG - HDR;         /* data [0, 4032) in page 71 */
+	const size_t len = (size_t)size + 100;      /* skips 100, stores from 100 */
+	uint8_t *buf = malloc(len), *initial = malloc(size);
+	struct vtlmem_ring ring;
+	struct model m;
+	size_t done;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(initial);
+	start();
+	pattern(buf, len, 9);
+	assert_int_equal(vtlmem_ring_init(&ring, CTX, pg, 2, size), 0);
+	vtl0env_gather(E, pg, HDR, initial, size);
+	model_init(&m, size, initial);
+	vtl0env_refuse(E, vtl0env_pa(70));
+	done = 12345;
+	assert_int_equal(vtlmem_ring_write(&ring, buf, len, &done), -VTLMEM_EFAULT);
+	/* 100 skipped + data [100, 4032) stored in page 71, then the fault */
+	assert_int_equal(done, PG - HDR);
+	assert_memory_equal(vtl0env_dm(E, vtl0env_pa(71) + HDR + 100), buf + 100, done - 100);
+	assert_memory_equal(vtl0env_dm(E, vtl0env_pa(70)), initial + (PG - HDR), PG);
+	assert_int_equal(hdr_field(pg, 0), 0);
+	assert_int_equal(vtlmem_ring_head(&ring), 0);
+	/* the whole data area behind the header page refused: only the skip is done */
+	vtl0env_refuse(E, vtl0env_pa(71));
+	assert_int_equal(vtlmem_ring_write(&ring, buf, len, &done), -VTLMEM_EFAULT);
+	assert_int_equal(done, 100);
+	vtl0env_refuse(E, 0);
+	/* resume: the same bytes again */
+	assert_int_equal(vtlmem_ring_write(&ring, buf, len, &done), 0);
+	assert_int_equal(done, len);
+	model_write(&m, buf, len);
+	check_ring(pg, &m);
+	assert_int_equal(vtlmem_ring_head(&ring), len);
+	assert_int_equal(vtlmem_ring_fini(&ring), 0);
+	assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	finish();
+	free(m.data);
+	free(initial);
+	free(buf);
+}
+
+/*
+ * Writes that fit, for comparison: *done is the bytes stored (no skip), and
+ * a fault in the wrapped part counts the part before the wrap.
+ */
+static void a_faulting_wrapped_write_counts_the_part_before_the_wrap(void **state)
+{
+	vtlmem_paddr_t pg[2] = { vtl0env_page(73), vtl0env_page(72) };
+	const uint64_t size = 2 * PG - HDR;
+	uint8_t buf[2 * PG];
+	struct vtlmem_ring ring;
+	size_t done;
+
+	(void)state;
+	start();
+	pattern(buf, sizeof(buf), 4);
+	assert_int_equal(vtlmem_ring_init(&ring, CTX, pg, 2, size), 0);
+	assert_int_equal(vtlmem_ring_write(&ring, buf, (size_t)size - 50, NULL), 0);
+	/* 50 bytes to the end (page 72), then wrap to data 0 (page 73, refused) */
+	vtl0env_refuse(E, vtl0env_pa(73));
+	assert_int_equal(vtlmem_ring_write(&ring, buf, 200, &done), -VTLMEM_EFAULT);
+	assert_int_equal(done, 50);
+	assert_memory_equal(vtl0env_dm(E, vtl0env_pa(72) + PG - 50), buf, 50);
+	vtl0env_refuse(E, 0);
+	assert_int_equal(vtlmem_ring_head(&ring), size - 50);
+	assert_int_equal(vtlmem_ring_fini(&ring), 0);
+	assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	finish();
+}
+
 static void a_copied_ring_and_bad_arguments_are_refused(void **state)
 {
 	vtlmem_paddr_t pg[1] = { vtl0env_page(90) };
@@ -395,6 +477,8 @@ int main(void)
 		cmocka_unit_test(random_writes_match_the_stream_model),
 		cmocka_unit_test(the_head_is_vtl1s_own_and_vtl0_scribbles_are_overwritten),
 		cmocka_unit_test(a_faulting_write_publishes_nothing),
+		cmocka_unit_test(a_faulting_write_longer_than_the_ring_counts_the_skipped_bytes_as_done),
+		cmocka_unit_test(a_faulting_wrapped_write_counts_the_part_before_the_wrap),
 		cmocka_unit_test(a_copied_ring_and_bad_arguments_are_refused),
 		cmocka_unit_test(a_fini_that_cannot_flush_keeps_the_ring_live),
 	};
