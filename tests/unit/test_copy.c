@@ -446,6 +446,82 @@ static void copy_t5_random_cases(void **state)
 	end(tier5(0, 50000));
 }
 
+/*
+ * Copies longer than SMALL_MAX whose destination is 1..63 bytes ahead of
+ * the source modulo 4 KiB take the block loop instead of rep movsb (the
+ * short-distance trap, copy.S): the same exact residual at every chosen
+ * fault offset, both sides, for each distance 0..64 (0 and 64: rep movsb,
+ * the boundaries of the range), and for distances just below 4096 (the
+ * source ahead: rep movsb). The other side is placed in a plain buffer
+ * (bigbuf) at the distance asked for.
+ */
+static uint8_t *bigbuf;
+#define BIG_LEN (MAXLEN + 2 * PG + 2 * MARGIN)
+
+static void copy_case_dist(size_t n, size_t k, enum side side, unsigned d)
+{
+	uintptr_t base = (uintptr_t)bigbuf + MARGIN, want, at;
+	const uint8_t *src;
+	uint8_t *dst;
+	unsigned long fixups = fault_fixups();
+	size_t r;
+
+	B.cases++;
+	if (side == FAULT_SRC) {
+		src = B.fsrc_end - k;
+		want = ((uintptr_t)src + d) & (PG - 1);          /* dst - src == d */
+		at = base + ((want - base) & (PG - 1));
+		dst = (uint8_t *)at;
+		memset(dst - MARGIN, CANARY, n + 2 * MARGIN);
+	} else {
+		dst = B.fdst_end - k;
+		want = ((uintptr_t)dst - d) & (PG - 1);          /* src = dst - d */
+		at = base + ((want - base) & (PG - 1));
+		src = (const uint8_t *)at;
+		memcpy((uint8_t *)src, B.psrc, n);
+	}
+	if ((((uintptr_t)dst - (uintptr_t)src) & (PG - 1)) != d) {
+		failed("copy", n, k, side, d, "test placement");
+		return;
+	}
+	r = vtlmem_copy(dst, src, n);
+	if (r != n - k)
+		failed("copy", n, k, side, d, "wrong residual");
+	else if (!same(dst, src, k))
+		failed("copy", n, k, side, d, "copied prefix differs");
+	else if (!suffix_untouched(dst, n, k, side))
+		failed("copy", n, k, side, d, "bytes from k on were written");
+	else if ((fault_fixups() != fixups) != (k < n))
+		failed("copy", n, k, side, d, "fixup taken iff k < n violated");
+	if (side == FAULT_DST)
+		memset(dst - MARGIN, CANARY, k + MARGIN);
+}
+
+static void copy_short_distance_takes_the_loop_with_exact_residuals(void **state)
+{
+	static const size_t lens[] = { 513, 576, 1000, 4095, 4096, 4097, 8191, MAXLEN };
+	unsigned long c = 0;
+	size_t i, j, n, ks[8];
+	unsigned d, side;
+
+	(void)state;
+	bigbuf = guard_alloc(BIG_LEN, 0);
+	assert_non_null(bigbuf);
+	begin();
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		n = lens[i];
+		ks[0] = 0, ks[1] = 1, ks[2] = 63, ks[3] = 64, ks[4] = n / 2;
+		ks[5] = n - 65, ks[6] = n - 1, ks[7] = n;
+		for (d = 0; d <= 4095; d = d == 64 ? 4032 : d + 1)
+			for (side = 0; side < 2; side++)
+				for (j = 0; j < 8; j++, c++)
+					copy_case_dist(n, ks[j], (enum side)side, d);
+	}
+	end(c);
+	assert_int_equal(c, 8 * (65 + 64) * 2 * 8);
+	guard_free(bigbuf);
+}
+
 /* Both sides fault: the residual counts from the earlier fault. */
 static void copy_with_both_sides_faulting_stops_at_first_fault(void **state)
 {
@@ -590,6 +666,7 @@ int main(void)
 		cmocka_unit_test(copy_t4_every_misalignment_pair),
 		cmocka_unit_test(copy_t5_random_cases),
 		cmocka_unit_test(copy_with_both_sides_faulting_stops_at_first_fault),
+		cmocka_unit_test(copy_short_distance_takes_the_loop_with_exact_residuals),
 		cmocka_unit_test(fill_without_fault_all_lengths_and_alignments),
 		cmocka_unit_test(fill_uses_the_low_byte_of_c),
 		cmocka_unit_test(fill_t1_every_fault_offset_up_to_576_bytes),
