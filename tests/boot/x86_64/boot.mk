@@ -5,6 +5,7 @@
 #   make demo        boots the demo secure kernel
 #   make boot-test   builds and boots the test kernel only (BOOT_ONLY=<prefix>)
 #   make boot-gdb    prints how to debug the test kernel with gdb
+#   make boot-bench  the test kernel's bench mode on 4 CPUs (run by make bench)
 #
 # Both kernels link the same $(LIB) as any secure kernel would, with the
 # library's linker fragment (linker/vtlmem-extable.ld) INCLUDEd by
@@ -19,7 +20,7 @@ BOOT_QEMU := $(BOOT_DIR)/run-qemu
 # Listed, not wildcarded: a test file joins when the library code it needs has.
 BOOT_COMMON := head.S entry.S trampoline.S boot.c console.c lib.c trap.c mm.c heap.c smp.c \
                platform.c pt.c kvtl.c
-BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c t_vtl0.c bench.c
+BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c t_vtl0.c t_smp.c bench.c
 BOOT_DEMO   := demo.c
 
 bootobjs = $(patsubst %,$(BOOT_OUT)/%.o,$(basename $(1)))
@@ -33,7 +34,7 @@ BOOT_LDFLAGS := -nostdlib -static -Wl,--build-id=none \
 BOOT_TESTKERNEL := $(BOOT_OUT)/testkernel.elf
 BOOT_DEMOKERNEL := $(BOOT_OUT)/demokernel.elf
 
-.PHONY: boot-test boot-gdb boot-demo
+.PHONY: boot-test boot-gdb boot-demo boot-bench
 
 $(BOOT_OUT)/%.o: $(BOOT_DIR)/%.c
 	@mkdir -p $(dir $@)
@@ -61,23 +62,33 @@ $(BOOT_DEMOKERNEL): $(call bootobjs,$(BOOT_COMMON) $(BOOT_DEMO)) $(LIB) $(BOOT_L
 	$(boot_link)
 
 # BOOT_ONLY=<prefix>: only the boot tests whose name starts with it.
+# BOOT_SMP=<n>: CPUs for boot-test and boot-gdb (4: every case runs; with 1
+# the cases that need more CPUs report "skipped").
 BOOT_ONLY ?=
+BOOT_SMP ?= 4
 BOOT_ONLY_ARG := $(if $(BOOT_ONLY),--only $(BOOT_ONLY))
 
 boot-test: $(BOOT_TESTKERNEL)
-	$(Q)$(BOOT_QEMU) $(BOOT_ONLY_ARG) $(BOOT_TESTKERNEL)
+	$(Q)$(BOOT_QEMU) --smp $(BOOT_SMP) $(BOOT_ONLY_ARG) $(BOOT_TESTKERNEL)
 
 boot-gdb: $(BOOT_TESTKERNEL)
 	@echo "Start QEMU halted, with a gdb stub on tcp::1234 (-s -S), no timeout:"
-	@echo "  $(BOOT_QEMU) --gdb $(BOOT_ONLY_ARG) $(BOOT_TESTKERNEL)"
+	@echo "  $(BOOT_QEMU) --gdb --smp $(BOOT_SMP) $(BOOT_ONLY_ARG) $(BOOT_TESTKERNEL)"
 	@echo "then, in another terminal:"
 	@echo "  gdb -ex 'target remote :1234' -ex 'break kernel_main' -ex continue $(BOOT_TESTKERNEL)"
 	@echo "(BOOT_ONLY=<test name prefix> runs only those tests.)"
 
 boot-demo: $(BOOT_DEMOKERNEL)
-	$(Q)$(BOOT_QEMU) --demo $(BOOT_DEMOKERNEL)
+	$(Q)$(BOOT_QEMU) --smp 4 --demo $(BOOT_DEMOKERNEL)
 
+boot-bench: $(BOOT_TESTKERNEL)
+	$(Q)$(BOOT_QEMU) --smp 4 --bench $(BOOT_TESTKERNEL)
+
+# make check: the boot suite on 1 CPU and on 4 (tcg,thread=multi), then the
+# harness self-test. Every QEMU run is under a timeout (run-qemu).
 BOOT_BUILD := $(BOOT_TESTKERNEL)
-BOOT_SUITES := "$(BOOT_QEMU) $(BOOT_TESTKERNEL)" \
+BOOT_SUITES := "$(BOOT_QEMU) --smp 1 $(BOOT_TESTKERNEL)" \
+               "$(BOOT_QEMU) --smp 4 $(BOOT_TESTKERNEL)" \
                "$(BOOT_DIR)/harness-selftest $(BOOT_TESTKERNEL)"
 DEMO_TARGET := boot-demo
+BOOT_BENCH := boot-bench

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The demo secure kernel: what an LVBS-style VTL1 kernel does with VTL0
- * memory, through the library only, on the real (emulated) MMU.
+ * memory, through the library only, on the real (emulated) MMU of 4 CPUs
+ * (make demo boots QEMU -smp 4; each step says which CPU serves it).
  *
  * At boot it plays VTL0 itself: through its direct map it writes, into the
  * VTL0 region [64 MiB, 192 MiB), a chain of HEKI-style range pages, "kernel
@@ -10,19 +11,24 @@
  *   1. walk the range chain (bounded, cycle-checked);
  *   2. read 24-byte text-patch requests and write 1-5 patch bytes into the
  *      text, one of them across a page boundary into a non-contiguous page;
- *   3. append log lines to the VTL0 ring (wrapping);
+ *   3. append log lines to the VTL0 ring (wrapping), from every CPU at once;
  *   4. read a 72-byte SMC argument block and write the results back;
  *   5. hostile requests: a cyclic chain, a VTL1 address, pages that are not
  *      accessible (beyond the address width, above RAM, revoked under a
- *      mapping), an overlapping concurrent reservation, a bogus count;
- * and prints what happened and the library's statistics. Every outcome is
- * checked: the demo exits with EXIT_PASS only if each one was as expected.
+ *      mapping: on another CPU), a text patch while another CPU holds the
+ *      text page for writing (-EBUSY, then served once it lets go), a bogus
+ *      count;
+ * and prints what happened and the library's statistics, per CPU too.
+ * Every outcome is checked: the demo exits with EXIT_PASS only if each one
+ * was as expected. With fewer CPUs (run-qemu --demo without --smp 4) the
+ * steps meant for another CPU run on CPU 0.
  */
 #include <vtlmem/copy.h>
 #include <vtlmem/physptr.h>
 #include <vtlmem/vtl0.h>
 
 #include "kvtl.h"
+#include "smp.h"
 
 /* ---- VTL0's side: the structures, laid out in VTL0 pages ---- */
 
@@ -65,7 +71,61 @@ enum {
 #define SMC_PA    (vtl0_pa(SMC_P) + PAGE_SIZE - 40)
 
 static struct vtlmem_vtl0 ctx;
-static unsigned checks_failed;
+static unsigned checks_failed;          /* any CPU adds to it (atomic) */
+
+static void failed(void)
+{
+	__atomic_fetch_add(&checks_failed, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Per-CPU slot maps. The library counts slot maps per CPU but reports the
+ * sum; the demo runs its steps one CPU at a time (except the ring, which
+ * maps no slot) and charges each step's growth of the sum to the CPU that
+ * ran it.
+ */
+static uint64_t slot_maps_by_cpu[MAX_CPUS], slot_mark;
+
+static uint64_t slot_maps_now(void)
+{
+	struct vtlmem_vmap_stats st;
+
+	vtlmem_vmap_get_stats(kv_vm, &st);
+	return st.slot_maps;
+}
+
+static void charge(unsigned cpu)
+{
+	uint64_t now = slot_maps_now();
+
+	slot_maps_by_cpu[cpu] += now - slot_mark;
+	slot_mark = now;
+}
+
+/* CPU c if it is online, else CPU 0. */
+static unsigned cpu_or0(unsigned c)
+{
+	return c < smp_ncpus ? c : 0;
+}
+
+static void call_void(unsigned cpu, void *arg)
+{
+	(void)cpu;
+	((void (*)(void))arg)();
+}
+
+/* Run fn on CPU c (or CPU 0) and charge its slot maps to it. */
+static void run_on(unsigned c, void (*fn)(void))
+{
+	c = cpu_or0(c);
+	if (c == smp_cpu_id()) {
+		fn();
+	} else {
+		smp_start(c, call_void, (void *)fn);
+		smp_wait(c);
+	}
+	charge(c);
+}
 
 static const char *errname(int err)
 {
@@ -96,14 +156,14 @@ static void expect(const char *what, int got, int want)
 	kprintf("    %-58s %s%s\n", what, errname(got),
 		got == want ? "" : "   <-- UNEXPECTED");
 	if (got != want)
-		checks_failed++;
+		failed();
 }
 
 static void expect_true(const char *what, bool ok)
 {
 	kprintf("    %-58s %s\n", what, ok ? "yes" : "NO   <-- UNEXPECTED");
 	if (!ok)
-		checks_failed++;
+		failed();
 }
 
 static void vtl0_chain_page(unsigned page, uint64_t next, unsigned first, unsigned count)
@@ -231,8 +291,8 @@ static void demo_chain(void)
 	size_t pages = 0;
 	int err;
 
-	kprintf("\n[1] HEKI range chain at 0x%lx (VTL0 pages %u -> %u -> %u)\n",
-		vtl0_pa(CHAIN_P0), CHAIN_P0, CHAIN_P1, CHAIN_P2);
+	kprintf("\n[1] HEKI range chain at 0x%lx (VTL0 pages %u -> %u -> %u), on CPU %u\n",
+		vtl0_pa(CHAIN_P0), CHAIN_P0, CHAIN_P1, CHAIN_P2, smp_cpu_id());
 	err = walk_chain(vtl0_pa(CHAIN_P0), 16, &s, &pages, false);
 	kprintf("      %zu pages, %zu ranges, %lu MiB protected, %lu MiB executable\n", pages,
 		s.ranges, s.bytes >> 20, s.exec_bytes >> 20);
@@ -264,7 +324,7 @@ static void demo_text_patch(void)
 	struct text_patch t;
 	int err;
 
-	kprintf("\n[2] text patches (24-byte requests at 0x%lx; text pages 0x%lx, 0x%lx)\n",
+	kprintf("\n[2] text patches (24-byte requests at 0x%lx; text pages 0x%lx, 0x%lx), on CPU 0\n",
 		vtl0_pa(REQ_P), vtl0_pa(TEXT_P0), vtl0_pa(TEXT_P1));
 	dump_bytes("before, end of page 0 + start of page 1:", vtl0_pa(TEXT_P0) + PAGE_SIZE - 4, 4);
 	dump_bytes("                                        ", vtl0_pa(TEXT_P1), 4);
@@ -303,7 +363,7 @@ static void ring_log(const char *fmt, ...)
 	err = vtlmem_ring_write(&ring, line, (size_t)n, &done);
 	if (err) {
 		kprintf("    ring write failed: %s\n", errname(err));
-		checks_failed++;
+		failed();
 	}
 }
 
@@ -324,7 +384,7 @@ static void vtl0_show_ring(void)
 	char c;
 
 	kprintf("    VTL0 sees head %lu, size %lu; its last lines:\n", head, size);
-	k = head > 170 ? head - 170 : 0;
+	k = head > 400 ? head - 400 : 0;
 	while (k > 0 && k < head && vtl0_ring_byte(k - 1, size) != '\n')
 		k++;
 	kprintf("      ");
@@ -336,24 +396,41 @@ static void vtl0_show_ring(void)
 	}
 }
 
+static unsigned heartbeats[MAX_CPUS];
+static struct smp_barrier ring_go;
+
+/* Every CPU at once: heartbeats until the ring has wrapped. */
+static void ring_heartbeats(unsigned cpu, void *arg)
+{
+	(void)arg;
+	smp_barrier_wait(&ring_go);
+	while (vtlmem_ring_head(&ring) < RING_SIZE + 300)
+		ring_log("vtl1 cpu %u: heartbeat %u, filling the ring until it wraps\n", cpu,
+			 heartbeats[cpu]++);
+}
+
 static void demo_ring(void)
 {
 	vtlmem_paddr_t pages[2] = { vtl0_page(RING_P0), vtl0_page(RING_P1) };
-	unsigned i;
+	unsigned i, n = 0;
 	int err;
 
-	kprintf("\n[3] log ring in VTL0 pages %u and %u (%lu data bytes)\n", RING_P0, RING_P1,
-		(unsigned long)RING_SIZE);
+	kprintf("\n[3] log ring in VTL0 pages %u and %u (%lu data bytes), set up on CPU %u,"
+		" written by every CPU at once\n", RING_P0, RING_P1, (unsigned long)RING_SIZE,
+		smp_cpu_id());
 	err = vtlmem_ring_init(&ring, &ctx, pages, 2, RING_SIZE);
 	expect("map the ring once (kept mapped)", err, 0);
 	if (err)
 		return;
-	ring_log("vtl1: secure kernel up, %lu MiB VTL0\n", (VTL0_END - VTL0_START) >> 20);
+	ring_log("vtl1: secure kernel up, %lu MiB VTL0, %u CPUs\n",
+		 (VTL0_END - VTL0_START) >> 20, smp_ncpus);
 	ring_log("vtl1: protected %u ranges from the HEKI chain\n", 40);
 	ring_log("vtl1: applied 3 text patches, refused 1\n");
-	for (i = 0; ring.head < RING_SIZE + 300; i++)
-		ring_log("vtl1: heartbeat %u, filling the ring until it wraps\n", i);
-	ring_log("vtl1: ring wrapped after %u heartbeats\n", i);
+	ring_go.n = smp_ncpus;
+	smp_run(ring_heartbeats, NULL);
+	for (i = 0; i < smp_ncpus; i++)
+		n += heartbeats[i];
+	ring_log("vtl1: ring wrapped after %u heartbeats from %u CPUs\n", n, smp_ncpus);
 	vtl0_show_ring();
 	expect_true("head published past the ring size (wrapped)",
 		    vtlmem_ring_head(&ring) > RING_SIZE);
@@ -364,8 +441,8 @@ static void demo_smc(void)
 	struct smc_args a;
 	int err;
 
-	kprintf("\n[4] SMC argument block, 72 bytes at 0x%lx (crosses a page boundary)\n",
-		SMC_PA);
+	kprintf("\n[4] SMC argument block, 72 bytes at 0x%lx (crosses a page boundary), on CPU %u\n",
+		SMC_PA, smp_cpu_id());
 	err = VTLMEM_VTL0_READ(&ctx, vtlmem_pa(SMC_PA), &a);
 	expect("read the block", err, 0);
 	kprintf("      fid 0x%lx args %lu %lu %lu %lu\n", a.fid, a.a[0], a.a[1], a.a[2], a.a[3]);
@@ -383,8 +460,9 @@ static void demo_smc(void)
 
 /*
  * A VTL0 page becomes inaccessible while the secure kernel has it mapped
- * (what a hypervisor revoking access does; simulated by clearing the PTE):
- * the copy faults, the #PF handler resumes in the library, the call fails.
+ * (what a hypervisor revoking access does; simulated by clearing the PTE
+ * and invalidating it on this CPU, the one that reads): the copy faults,
+ * the #PF handler resumes in the library, the call fails. Runs on CPU 2.
  */
 static void demo_revoked_page(void)
 {
@@ -396,6 +474,7 @@ static void demo_revoked_page(void)
 	struct vtlmem_physptr p;
 	struct pt_walk w;
 	uint64_t *pte, saved, faults = fault_rec.count;
+	char what[64];
 	size_t done = 0;
 	uintptr_t va;
 	int err;
@@ -412,7 +491,9 @@ static void demo_revoked_page(void)
 	*pte = 0;
 	invlpg(va);
 	err = vtlmem_physptr_read_slice(&p, 1000, 5000, buf, &done);
-	expect("read 5000 bytes from 1000 when the 2nd page is revoked", err, -VTLMEM_EFAULT);
+	ksnprintf(what, sizeof(what), "CPU %u: read 5000 bytes from 1000, 2nd page revoked",
+		  smp_cpu_id());
+	expect(what, err, -VTLMEM_EFAULT);
 	kprintf("      %zu bytes copied, %lu page fault(s) resolved by vtlmem_fixup()\n", done,
 		fault_rec.count - faults);
 	expect_true("  exactly the bytes before the revoked page", done == PAGE_SIZE - 1000);
@@ -421,19 +502,84 @@ static void demo_revoked_page(void)
 	vtlmem_physptr_destroy(&p);
 }
 
+/* Another CPU holds the text page for writing while CPU 0 serves a patch. */
+static struct {
+	struct vtlmem_physptr busy;
+	int hold_err, write_err, release_err;
+	unsigned held, tried;
+} cr;
+
+static void text_hold(void)
+{
+	struct vtlmem_physptr_attr attr = { .elem_size = 1, .prot = VTLMEM_PROT_RW,
+					    .cache = VTLMEM_CACHE_WB };
+	size_t done;
+
+	cr.hold_err = vtlmem_physptr_create_contig(&cr.busy, &kv_rt, kv_vm, vtl0_page(TEXT_P1),
+						   PAGE_SIZE, &attr);
+	if (!cr.hold_err)       /* it writes the page: a nop over a nop */
+		cr.write_err = vtlmem_physptr_write(&cr.busy, 0x800, "\x90", &done);
+}
+
+static void text_release(void)
+{
+	if (!cr.hold_err)
+		cr.release_err = vtlmem_physptr_destroy(&cr.busy);
+}
+
+/* On CPU 1: hold, let CPU 0 try, release. */
+static void text_holder(unsigned cpu, void *arg)
+{
+	(void)cpu;
+	(void)arg;
+	text_hold();
+	__atomic_store_n(&cr.held, 1, __ATOMIC_RELEASE);
+	smp_wait_flag(&cr.tried, 1, "CPU 0's patch attempt");
+	text_release();
+}
+
+static void demo_busy_text(void)
+{
+	unsigned c = cpu_or0(1);
+	struct text_patch t;
+
+	kprintf("    CPU %u holds text page %u for writing while CPU 0 serves patch 0:\n", c,
+		TEXT_P1);
+	if (c) {
+		smp_start(c, text_holder, NULL);
+		smp_wait_flag(&cr.held, 1, "CPU 1 to hold the text page");
+		charge(c);
+	} else {
+		text_hold();
+	}
+	expect("  CPU 1: hold the text page for writing, write a byte", cr.hold_err | cr.write_err,
+	       0);
+	expect("  CPU 0: patch while CPU 1 holds the text page", serve_patch(0, &t),
+	       -VTLMEM_EBUSY);
+	charge(0);
+	if (c) {
+		__atomic_store_n(&cr.tried, 1, __ATOMIC_RELEASE);
+		smp_wait(c);
+		charge(c);
+	} else {
+		text_release();
+	}
+	expect("  CPU 1: let go of the text page", cr.release_err, 0);
+	expect("  CPU 0: the same patch once CPU 1 let go", serve_patch(0, &t), 0);
+	expect_true("  the patch is in place",
+		    !memcmp(phys_to_virt(vtl0_pa(TEXT_P1)), "\x32\x54\x00\x90", 4));
+	charge(0);
+}
+
 static void demo_hostile(void)
 {
 	static uint64_t secret = 0x5ec2e7;
-	struct vtlmem_physptr_attr attr = { .elem_size = 1, .prot = VTLMEM_PROT_RW,
-					    .cache = VTLMEM_CACHE_WB };
-	struct vtlmem_physptr busy;
-	struct text_patch t;
 	struct smc_args a;
 	struct chain_sum s;
 	size_t pages = 0;
 	int err;
 
-	kprintf("\n[5] hostile requests\n");
+	kprintf("\n[5] hostile requests (CPU 0, and CPUs 1 and 2 where said)\n");
 	err = walk_chain(vtl0_pa(CYCLE_P0), 16, &s, &pages, true);
 	expect("cyclic page chain (page 3 names page 1 again)", err, -VTLMEM_ELOOP);
 	expect_true("  stopped after the 3 distinct pages", pages == 3);
@@ -452,17 +598,9 @@ static void demo_hostile(void)
 	expect("SMC block beyond the physical-address width", err, -VTLMEM_ERANGE);
 	err = VTLMEM_VTL0_READ(&ctx, vtlmem_pa(ram_top + PAGE_SIZE), &a);
 	expect("SMC block above RAM (no memory there)", err, -VTLMEM_EPERM);
-	demo_revoked_page();
-	/* another CPU holds the text page for writing while a patch comes in */
-	err = vtlmem_physptr_create_contig(&busy, &kv_rt, kv_vm, vtl0_page(TEXT_P1), PAGE_SIZE,
-					   &attr);
-	if (!err) {
-		expect("patch while the text page is held for writing", serve_patch(0, &t),
-		       -VTLMEM_EBUSY);
-		vtlmem_physptr_destroy(&busy);
-	} else {
-		expect("hold the text page", err, 0);
-	}
+	charge(0);
+	run_on(2, demo_revoked_page);
+	demo_busy_text();
 	err = VTLMEM_VTL0_WRITE(&ctx, vtlmem_pa(vtl0_pa(RING_P1) + 64), &a);
 	expect("SMC results aimed into the live log ring", err, -VTLMEM_EBUSY);
 	expect_true("the secure kernel's data is intact", secret == 0x5ec2e7);
@@ -471,6 +609,7 @@ static void demo_hostile(void)
 static void print_stats(void)
 {
 	struct vtlmem_vmap_stats st;
+	unsigned c;
 
 	kprintf("\n[6] library statistics\n");
 	vtlmem_vmap_get_stats(kv_vm, &st);
@@ -482,7 +621,12 @@ static void print_stats(void)
 		st.remote_shootdowns, st.shootdown_failures, st.quarantined_pages);
 	kprintf("    mapped pages %lu, page-table pages %lu\n", st.mapped_pages, st.pt_pages);
 	kprintf("    platform: %lu faults fixed up, %lu bookkeeping allocations, %lu table pages\n",
-		fault_rec.count, bps.heap_allocs, bps.pt_allocs);
+		SMP_SUM(fault.count), bps.heap_allocs, bps.pt_allocs);
+	kprintf("    per CPU     slot maps   shootdowns sent   shootdown IPIs received   "
+		"acknowledged\n");
+	for (c = 0; c < smp_ncpus; c++)
+		kprintf("    cpu %u    %10lu   %15lu   %23lu   %12lu\n", c, slot_maps_by_cpu[c],
+			cpus[c].shootdowns_sent, cpus[c].ipis_received, cpus[c].acks);
 	kprintf("  vtlmem_vmap_dump:\n");
 	vtlmem_vmap_dump(kv_vm, kputs_line, "    ");
 	kprintf("  vtlmem_rtable_dump:\n");
@@ -502,17 +646,20 @@ noreturn void kernel_main(void)
 		panic("vtlmem_vtl0_init: %d", err);
 	vtl0_prepare();
 	kprintf("  VTL0 prepared: a range chain, kernel text + patch requests, an SMC block\n");
-	demo_chain();
-	demo_text_patch();
-	demo_ring();
-	demo_smc();
-	demo_hostile();
+	kprintf("  %u CPUs online; the shootdown op IPIs every other one\n", smp_ncpus);
+	slot_mark = slot_maps_now();
+	run_on(0, demo_chain);
+	run_on(0, demo_text_patch);
+	run_on(0, demo_ring);
+	run_on(3, demo_smc);
+	run_on(0, demo_hostile);
 	err = vtlmem_ring_fini(&ring);
 	if (err)
 		expect("close the ring", err, 0);
 	err = vtlmem_vmap_purge(kv_vm);
 	if (err)
 		expect("final purge", err, 0);
+	charge(0);
 	print_stats();
 	if (checks_failed) {
 		kprintf("\ndemo: %u outcome(s) were not as expected\n", checks_failed);

@@ -15,6 +15,7 @@
  *   preempt_off/on                    save RFLAGS + cli on this CPU / restore
  *                                     (nothing migrates: one thread per CPU)
  *   alloc/free                        kernel heap
+ *   bug                               panic (a library invariant broke)
  * Each op counts its calls (atomically: any CPU may call); page-table
  * pages, allocations and shootdowns can be made to fail on demand (tests
  * arm that from one CPU while the others are idle).
@@ -184,6 +185,12 @@ static void plat_free(void *ctx, void *p, size_t size)
 	kfree(p, size);
 }
 
+static void plat_bug(void *ctx, const char *file, unsigned line)
+{
+	(void)ctx;
+	panic("vtlmem bug at %s:%u (a library invariant is broken)", file, line);
+}
+
 /* Completed by platform_init() (pa_bits from CPUID, ncpus from smp_init). */
 struct vtlmem_platform boot_platform = {
 	.ctx = &bps,
@@ -200,6 +207,7 @@ struct vtlmem_platform boot_platform = {
 	.preempt_on = plat_preempt_on,
 	.alloc = plat_alloc,
 	.free = plat_free,
+	.bug = plat_bug,
 };
 
 void platform_reset_injection(void)
