@@ -3,12 +3,18 @@
 #
 #   make                 libvtlmem.a for ARCH (freestanding kernel code)
 #   make check           every test: build checks, host unit tests (plain,
-#                        ASan+UBSan, TSan for threaded ones), QEMU boot tests
+#                        ASan+UBSan, TSan for threaded ones), fuzz corpora and
+#                        short fuzz runs, QEMU boot tests; one JUnit XML file
+#                        per suite in $(O)/test-results/ (FORMAT=tap: TAP)
 #   make check-exhaustive  the full copy / physptr offset matrices (~50 min)
+#   make coverage        host suites under gcov: $(O)/coverage/index.html
+#   make docs            API reference from the headers: $(O)/docs/html/
+#   make fuzz            each libFuzzer target for FUZZ_SECONDS (tests/fuzz/)
 #   make demo            boot the demo secure kernel in QEMU
 #   make bench           benchmarks, as ratios against in-process baselines
 #   make install         DESTDIR=... PREFIX=... (lib, headers, .pc, linker fragment)
 #   make deps            install missing Debian packages (idempotent)
+#   make help            the targets and variables
 #
 # Kernel conventions: ARCH=, CROSS_COMPILE=, CC=, O=<build dir>, V=1.
 
@@ -18,6 +24,10 @@ V             ?= 0
 PREFIX        ?= /usr/local
 DESTDIR       ?=
 CROSS_COMPILE ?=
+FORMAT        ?= human
+FUZZ_SECONDS  ?= 60
+FUZZ_CC       ?= clang
+COV_CC        ?= gcc
 
 ifeq ($(origin CC),default)
 CC := $(CROSS_COMPILE)gcc
@@ -65,12 +75,32 @@ SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_tsan := -fsanitize=thread
 SAN_host :=
 SAN_bench :=
+# Coverage (make coverage): gcc's gcov instrumentation, unoptimised so lines
+# and branches map to the source; atomic counters for the threaded suites.
+SAN_cov  := --coverage -fprofile-update=atomic -O0
+# Fuzzing (make fuzz): clang; the library and the test platform carry the
+# fuzzer's coverage hooks, the targets link libFuzzer's main.
+SAN_fuzz := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+# Compiler and link flags per host flavour.
+HCC_host  = $(CC)
+HCC_asan  = $(CC)
+HCC_tsan  = $(CC)
+HCC_bench = $(CC)
+HCC_cov   = $(COV_CC)
+HCC_fuzz  = $(FUZZ_CC)
+HLD_host  = $(SAN_host)
+HLD_asan  = $(SAN_asan)
+HLD_tsan  = $(SAN_tsan)
+HLD_bench = $(SAN_bench)
+HLD_cov   = --coverage
+HLD_fuzz  = -fsanitize=fuzzer,address,undefined
 
 LIB_SRCS  := $(sort $(wildcard src/*.c) $(wildcard arch/$(ARCH)/*.c) $(wildcard arch/$(ARCH)/*.S))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 MT_SRCS   := $(sort $(wildcard tests/unit/test_*_threads.c))
 COMMON_SRCS := $(sort $(wildcard tests/unit/common/*.c))
 BENCH_SRCS  := $(sort $(wildcard tests/bench/bench_*.c))
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 TEST_LIBS := -lcmocka -lpthread
 
 objs = $(patsubst %,$(O)/$(1)/%.o,$(basename $(2)))
@@ -78,9 +108,26 @@ objs = $(patsubst %,$(O)/$(1)/%.o,$(basename $(2)))
 KOBJS := $(call objs,kernel,$(LIB_SRCS))
 LIB   := $(O)/libvtlmem.a
 
-.PHONY: all lib check check-exhaustive demo bench install deps unit-build clean help
+.PHONY: all lib check check-exhaustive demo bench install deps unit-build clean help \
+	coverage docs fuzz fuzz-build FORCE
 all: lib
 lib: $(LIB)
+
+# Flags stamps (Kbuild's if_changed, one per flavour): every object of a
+# flavour depends on $(O)/<flavour>/.flags, which holds the compiler and the
+# flags the flavour builds with and is rewritten only when they change. So
+# `make CC=clang` after `make`, or another ARCH, CROSS_COMPILE or flag,
+# rebuilds (and relinks) everything it affects, and nothing otherwise.
+FORCE:
+STAMP_kernel = ARCH=$(ARCH) $(CC) $(KCFLAGS) AR=$(AR)
+define stamp_rule
+$(O)/$(1)/.flags: FORCE
+	@mkdir -p $$(dir $$@)
+	@printf '%s\n' '$$(subst ','\'',$$(STAMP_$(1)))' | cmp -s - $$@ 2>/dev/null || \
+	  printf '%s\n' '$$(subst ','\'',$$(STAMP_$(1)))' > $$@
+endef
+$(eval $(call stamp_rule,kernel))
+$(KOBJS): $(O)/kernel/.flags
 
 $(O)/kernel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -96,30 +143,34 @@ $(LIB): $(KOBJS)
 	$(if $(QE),@echo "  AR      $@")
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-# Host flavours: host (plain), asan (ASan+UBSan), tsan, bench (plain -O2).
+# Host flavours: host (plain), asan (ASan+UBSan), tsan, bench (plain -O2),
+# cov (gcov), fuzz (clang, libFuzzer + ASan + UBSan).
 define host_flavour
 $(1)_LOBJS := $$(call objs,$(1),$$(LIB_SRCS))
 $(1)_COBJS := $$(call objs,$(1),$$(COMMON_SRCS))
+STAMP_$(1) = ARCH=$$(ARCH) $$(HCC_$(1)) $$(HBASE) $$(HLIBFLAGS) $$(HTESTFLAGS) $$(SAN_$(1)) LD $$(HLD_$(1)) $$(TEST_LIBS) AR=$$(AR)
+$$(eval $$(call stamp_rule,$(1)))
+$$($(1)_LOBJS) $$($(1)_COBJS) $$(call objs,$(1),$$(UNIT_SRCS) $$(BENCH_SRCS) $$(FUZZ_SRCS)): $(O)/$(1)/.flags
 
 $(O)/$(1)/src/%.o: src/%.c
 	@mkdir -p $$(dir $$@)
 	$$(if $$(QE),@echo "  HOSTCC  $$@")
-	$$(Q)$$(CC) $$(HBASE) $$(HLIBFLAGS) $$(SAN_$(1)) -c $$< -o $$@
+	$$(Q)$$(HCC_$(1)) $$(HBASE) $$(HLIBFLAGS) $$(SAN_$(1)) -c $$< -o $$@
 
 $(O)/$(1)/arch/%.o: arch/%.c
 	@mkdir -p $$(dir $$@)
 	$$(if $$(QE),@echo "  HOSTCC  $$@")
-	$$(Q)$$(CC) $$(HBASE) $$(HLIBFLAGS) $$(SAN_$(1)) -c $$< -o $$@
+	$$(Q)$$(HCC_$(1)) $$(HBASE) $$(HLIBFLAGS) $$(SAN_$(1)) -c $$< -o $$@
 
 $(O)/$(1)/arch/%.o: arch/%.S
 	@mkdir -p $$(dir $$@)
 	$$(if $$(QE),@echo "  HOSTAS  $$@")
-	$$(Q)$$(CC) $$(HBASE) -D__ASSEMBLY__ -c $$< -o $$@
+	$$(Q)$$(HCC_$(1)) $$(HBASE) -D__ASSEMBLY__ -c $$< -o $$@
 
 $(O)/$(1)/tests/%.o: tests/%.c
 	@mkdir -p $$(dir $$@)
 	$$(if $$(QE),@echo "  HOSTCC  $$@")
-	$$(Q)$$(CC) $$(HBASE) $$(HTESTFLAGS) $$(SAN_$(1)) -c $$< -o $$@
+	$$(Q)$$(HCC_$(1)) $$(HBASE) $$(HTESTFLAGS) $$(SAN_$(1)) -c $$< -o $$@
 
 $(O)/$(1)/libvtlmem.a: $$($(1)_LOBJS)
 	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
@@ -127,22 +178,30 @@ $(O)/$(1)/libvtlmem.a: $$($(1)_LOBJS)
 $(O)/$(1)/bin/%: $(O)/$(1)/tests/unit/%.o $$($(1)_COBJS) $(O)/$(1)/libvtlmem.a
 	@mkdir -p $$(dir $$@)
 	$$(if $$(QE),@echo "  LD      $$@")
-	$$(Q)$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(TEST_LIBS)
+	$$(Q)$$(HCC_$(1)) $$(HLD_$(1)) -o $$@ $$^ $$(TEST_LIBS)
 
 $(O)/$(1)/bin/%: $(O)/$(1)/tests/bench/%.o $$($(1)_COBJS) $(O)/$(1)/libvtlmem.a
 	@mkdir -p $$(dir $$@)
 	$$(if $$(QE),@echo "  LD      $$@")
-	$$(Q)$$(CC) $$(SAN_$(1)) -o $$@ $$^ $$(TEST_LIBS)
+	$$(Q)$$(HCC_$(1)) $$(HLD_$(1)) -o $$@ $$^ $$(TEST_LIBS)
+
+$(O)/$(1)/bin/%: $(O)/$(1)/tests/fuzz/%.o $$($(1)_COBJS) $(O)/$(1)/libvtlmem.a
+	@mkdir -p $$(dir $$@)
+	$$(if $$(QE),@echo "  LD      $$@")
+	$$(Q)$$(HCC_$(1)) $$(HLD_$(1)) -o $$@ $$^ -lpthread
 endef
-$(foreach f,host asan tsan bench,$(eval $(call host_flavour,$(f))))
+$(foreach f,host asan tsan bench cov fuzz,$(eval $(call host_flavour,$(f))))
 
 UNIT_NAMES  := $(notdir $(basename $(UNIT_SRCS)))
 MT_NAMES    := $(notdir $(basename $(MT_SRCS)))
 BENCH_NAMES := $(notdir $(basename $(BENCH_SRCS)))
+FUZZ_NAMES  := $(notdir $(basename $(FUZZ_SRCS)))
 UNIT_BINS   := $(addprefix $(O)/host/bin/,$(UNIT_NAMES)) \
                $(addprefix $(O)/asan/bin/,$(UNIT_NAMES)) \
                $(addprefix $(O)/tsan/bin/,$(MT_NAMES))
 BENCH_BINS  := $(addprefix $(O)/bench/bin/,$(BENCH_NAMES))
+FUZZ_BINS   := $(addprefix $(O)/fuzz/bin/,$(FUZZ_NAMES))
+COV_BINS    := $(addprefix $(O)/cov/bin/,$(UNIT_NAMES))
 
 .SECONDARY:
 
@@ -151,22 +210,66 @@ unit-build: $(LIB) $(UNIT_BINS)
 # Boot tests and the demo live with their test kernel.
 -include tests/boot/$(ARCH)/boot.mk
 BOOT_SUITES ?=
+# The boot kernels' objects build with KCFLAGS: same flags stamp as the library.
+$(if $(BOOT_OUT),$(call bootobjs,$(BOOT_COMMON) $(BOOT_TESTS) $(BOOT_DEMO))): $(O)/kernel/.flags
 
-# Build-level checks of the freestanding library, with both compilers.
+# Build-level checks of the freestanding library, with both compilers, and
+# of the API reference (every exported symbol documented).
 BUILD_SUITES := "tests/build/check-lib gcc $(O)/check-lib-gcc" \
-                "tests/build/check-lib clang $(O)/check-lib-clang"
+                "tests/build/check-lib clang $(O)/check-lib-clang" \
+                "tests/build/check-docs $(O)/check-docs"
 
-# Every suite prints its own results; tests/run-suites prints the total.
+# Fuzz targets in make check: each replays its seed corpus, then fuzzes for
+# FUZZ_CHECK_SECONDS (about 20 s in all; make fuzz runs longer).
+FUZZ_CHECK_SECONDS ?= 5
+FUZZ_SUITES := $(foreach n,$(FUZZ_NAMES),"tests/fuzz/run-fuzz --seconds $(FUZZ_CHECK_SECONDS) \
+	$(O)/fuzz/bin/$(n) tests/fuzz/corpus/$(n:fuzz_%=%) $(O)/fuzz/check/$(n:fuzz_%=%)")
+fuzz-build: $(FUZZ_BINS)
+
+# Every suite prints its own results; tests/run-suites prints the total and
+# writes one JUnit XML file per suite to $(O)/test-results/ (validated
+# against tests/build/junit.xsd, counts against the printed ones), plus
+# check.tap; FORMAT=tap prints TAP instead.
+RESULTS := $(O)/test-results
 check: deps
-	$(Q)$(MAKE) --no-print-directory unit-build $(BOOT_BUILD)
-	$(Q)tests/run-suites $(BUILD_SUITES) $(foreach b,$(UNIT_BINS),"$(b)") $(BOOT_SUITES)
+	$(Q)$(MAKE) --no-print-directory unit-build fuzz-build $(BOOT_BUILD)
+	$(Q)tests/run-suites --results $(RESULTS) --format $(FORMAT) $(BUILD_SUITES) \
+	  $(foreach b,$(UNIT_BINS),"$(b)") $(FUZZ_SUITES) $(BOOT_SUITES)
 
 # The full "every length x every fault offset" matrices of test_copy and
 # test_physptr: ~50 minutes on a 2-CPU machine, so not part of make check
 # (which runs their tiered coverage; see the tests' header comments).
 check-exhaustive: deps
 	$(Q)$(MAKE) --no-print-directory $(O)/host/bin/test_copy $(O)/host/bin/test_physptr
-	$(Q)VTLMEM_TEST_EXHAUSTIVE=1 tests/run-suites "$(O)/host/bin/test_copy" "$(O)/host/bin/test_physptr"
+	$(Q)VTLMEM_TEST_EXHAUSTIVE=1 tests/run-suites --results $(O)/test-results-exhaustive \
+	  --format $(FORMAT) "$(O)/host/bin/test_copy" "$(O)/host/bin/test_physptr"
+
+# Line and branch coverage of src/ and arch/ by the host suites (gcc
+# --coverage, -O0), as HTML in $(O)/coverage/ and one summary line; fails
+# if a suite fails (the report is written either way).
+coverage: deps
+	$(Q)$(MAKE) --no-print-directory $(COV_BINS)
+	$(Q)find $(O)/cov -name '*.gcda' -delete
+	$(Q)rc=0; tests/run-suites --results $(O)/coverage/test-results --format $(FORMAT) \
+	  $(foreach b,$(COV_BINS),"$(b)") || rc=1; \
+	  tests/build/coverage-report $(O)/cov $(O)/coverage || rc=1; exit $$rc
+
+# The API reference: Doxygen over include/vtlmem/*.h (docs/Doxyfile; the
+# headers' plain C comments pass through docs/doxy-filter). An undocumented
+# exported function, type or constant is an error.
+docs: deps
+	$(Q)tests/build/make-docs $(O)/docs
+
+# libFuzzer targets (tests/fuzz/): each runs FUZZ_SECONDS, new inputs go to
+# $(O)/fuzz/corpus/<target>, findings to $(O)/fuzz/findings/. FUZZ=<name>
+# runs one target only.
+FUZZ ?=
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)rc=0; for n in $(if $(FUZZ),fuzz_$(FUZZ:fuzz_%=%),$(FUZZ_NAMES)); do \
+	  tests/fuzz/run-fuzz --seconds $(FUZZ_SECONDS) $(O)/fuzz/bin/$$n \
+	    tests/fuzz/corpus/$${n#fuzz_} $(O)/fuzz/corpus/$${n#fuzz_} || rc=1; \
+	done; exit $$rc
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BINS)
@@ -185,7 +288,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory $(DEMO_TARGET)
 endif
 
-DEBS := make gcc binutils pkg-config libcmocka-dev clang lld llvm valgrind qemu-system-x86
+# python3 + libxml2-utils: test results (JUnit XML, schema check); gcovr:
+# make coverage; doxygen: make docs; libclang-rt-dev: libFuzzer runtime.
+DEBS := make gcc binutils pkg-config libcmocka-dev clang lld llvm valgrind qemu-system-x86 \
+        python3 libxml2-utils gcovr doxygen libclang-rt-dev
 deps:
 	$(Q)missing=""; for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
@@ -211,5 +317,38 @@ install: $(LIB) $(O)/vtlmem.pc
 
 clean:
 	$(Q)rm -rf $(O)
+
+help:
+	@echo 'vtlmem targets:'
+	@echo '  all (default)     $$(O)/libvtlmem.a for ARCH (freestanding kernel code)'
+	@echo '  check             every test (build checks, host unit tests plain + ASan/UBSan'
+	@echo '                    + TSan, fuzz corpora + short fuzz runs, QEMU boot tests);'
+	@echo '                    JUnit XML per suite in $$(O)/test-results/, ends with'
+	@echo '                    "check: N passed, M failed"'
+	@echo '  check-exhaustive  the full copy / physptr fault-offset matrices (~50 min)'
+	@echo '  coverage          host suites under gcov: $$(O)/coverage/index.html + summary'
+	@echo '  docs              API reference from include/vtlmem/*.h: $$(O)/docs/html/index.html'
+	@echo '  fuzz              run each libFuzzer target FUZZ_SECONDS (FUZZ=<name>: one)'
+	@echo '  demo              boot the demo secure kernel in QEMU'
+	@echo '  bench             benchmarks (ratios against in-run baselines)'
+	@echo '  install           lib, headers, vtlmem.pc, linker fragment to DESTDIR/PREFIX'
+	@echo '  deps              install missing Debian packages (idempotent)'
+	@echo '  clean             remove $$(O)'
+	@echo '  help              this text'
+	@$(if $(DEMO_TARGET),echo '  boot-test         the QEMU test kernel only (BOOT_ONLY=<test prefix>)')
+	@$(if $(DEMO_TARGET),echo '  boot-gdb          how to debug it under gdb')
+	@echo
+	@echo 'Variables (current value):'
+	@echo '  O=dir             build directory ($(O))'
+	@echo '  ARCH=arch         target architecture ($(ARCH); x86_64 only)'
+	@echo '  CROSS_COMPILE=p   prefix of the kernel toolchain ($(CROSS_COMPILE))'
+	@echo '  CC=cc, AR=ar      compiler and archiver ($(CC), $(AR))'
+	@echo '  V=1               print the commands'
+	@echo '  FORMAT=human|tap  what make check prints ($(FORMAT))'
+	@echo '  FUZZ_SECONDS=N    seconds per target for make fuzz ($(FUZZ_SECONDS))'
+	@echo '  FUZZ_CHECK_SECONDS=N  seconds per target in make check ($(FUZZ_CHECK_SECONDS))'
+	@echo '  FUZZ_CC, COV_CC   compilers of the fuzz and coverage builds ($(FUZZ_CC), $(COV_CC))'
+	@echo '  PREFIX, DESTDIR   install location ($(PREFIX), $(DESTDIR))'
+	@echo 'Objects rebuild when CC, ARCH, CROSS_COMPILE or flags change ($$(O)/*/.flags).'
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
