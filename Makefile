@@ -226,6 +226,14 @@ FUZZ_SUITES := $(foreach n,$(FUZZ_NAMES),"tests/fuzz/run-fuzz --seconds $(FUZZ_C
 	$(O)/fuzz/bin/$(n) tests/fuzz/corpus/$(n:fuzz_%=%) $(O)/fuzz/check/$(n:fuzz_%=%)")
 fuzz-build: $(FUZZ_BINS)
 
+# The vmap, physptr, VTL0 and ring suites once more on simulated SMP: 4 CPUs,
+# a TLB per CPU in the host MMU model and a random CPU switch at every
+# preemption point, drawn from SMP_SEED (tests/unit/common/hostplat.h and
+# hostmmu.h); plain and ASan. A failing run prints its seed.
+SMP_SEED   ?= 1
+SMP_NAMES  := test_vmap test_physptr test_vtl0 test_vtl0_ring
+SMP_SUITES := $(foreach f,host asan,$(foreach n,$(SMP_NAMES),"VTLMEM_TEST_SMP=$(SMP_SEED) $(O)/$(f)/bin/$(n)"))
+
 # Every suite prints its own results; tests/run-suites prints the total and
 # writes one JUnit XML file per suite to $(O)/test-results/ (validated
 # against tests/build/junit.xsd, counts against the printed ones), plus
@@ -234,7 +242,7 @@ RESULTS := $(O)/test-results
 check: deps
 	$(Q)$(MAKE) --no-print-directory unit-build fuzz-build $(BOOT_BUILD)
 	$(Q)tests/run-suites --results $(RESULTS) --format $(FORMAT) $(BUILD_SUITES) \
-	  $(foreach b,$(UNIT_BINS),"$(b)") $(FUZZ_SUITES) $(BOOT_SUITES)
+	  $(foreach b,$(UNIT_BINS),"$(b)") $(SMP_SUITES) $(FUZZ_SUITES) $(BOOT_SUITES)
 
 # The full "every length x every fault offset" matrices of test_copy and
 # test_physptr: ~50 minutes on a 2-CPU machine, so not part of make check

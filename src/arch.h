@@ -50,6 +50,14 @@ unsigned arch_pt_shift(unsigned level);
  */
 bool arch_va_window_ok(uintptr_t base, uint64_t size);
 
+/*
+ * The widest physical address an entry can hold (x86_64: 52 bits). The vmap
+ * manager refuses a platform with a wider pa_bits and never maps a page at
+ * or above 2^arch_pa_bits_max(): an entry would silently drop the high bits
+ * and map a different page.
+ */
+unsigned arch_pa_bits_max(void);
+
 /* Mask of the physical-address bits of an entry for pa_bits-wide addresses. */
 uint64_t arch_pte_addr_mask(unsigned pa_bits);
 

@@ -44,7 +44,7 @@ static int check_config(const struct vtlmem_platform *p, const struct vtlmem_vma
 	if (((uint64_t)base | cfg->size) & VTLMEM_PAGE_MASK || !arch_va_window_ok(base, cfg->size))
 		return -VTLMEM_EINVAL;
 	*spc = cfg->slots_per_cpu ? cfg->slots_per_cpu : DEFAULT_SLOTS;
-	if (*spc > MAX_SLOTS || p->ncpus == 0)
+	if (*spc > MAX_SLOTS || p->ncpus == 0 || vtlmem_pa_bits(p) > arch_pa_bits_max())
 		return -VTLMEM_EINVAL;
 	*slot_pages = (uint64_t)p->ncpus * (*spc + 1);
 	/* room for the slots and at least one 1-page mapping with its guard */

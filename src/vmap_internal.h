@@ -181,6 +181,18 @@ static inline void flush_local(const struct vtlmem_platform *p, uintptr_t va, ui
 	}
 }
 
+/*
+ * The physical-address width pages are mapped under: the platform's
+ * pa_bits, never more than an entry holds (create refuses a wider one; the
+ * cap also holds if the platform struct changes later).
+ */
+static inline unsigned vmap_pa_bits(const struct vtlmem_platform *p)
+{
+	unsigned bits = vtlmem_pa_bits(p), max = arch_pa_bits_max();
+
+	return bits < max ? bits : max;
+}
+
 /* Release the mapping's own reservation, if it has one. */
 static inline void unclaim(struct vtlmem_vmap *vm, vtlmem_resv_t own)
 {

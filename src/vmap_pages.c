@@ -16,12 +16,13 @@ static bool follows(uint64_t prev, uint64_t pa)
 	return pa - prev == PG && pa;
 }
 
-/* Bits no page address may have: the page offset and everything >= pa_bits. */
+/*
+ * Bits no page address may have: the page offset and everything at or
+ * above the width pages are mapped under (vmap_pa_bits: < 64).
+ */
 static uint64_t bad_bits(const struct vtlmem_platform *p)
 {
-	unsigned bits = vtlmem_pa_bits(p);
-
-	return VTLMEM_PAGE_MASK | (bits < 64 ? ~(((uint64_t)1 << bits) - 1) : 0);
+	return VTLMEM_PAGE_MASK | ~(((uint64_t)1 << vmap_pa_bits(p)) - 1);
 }
 
 /* The error for a page with a bad bit: offset first, then width. */

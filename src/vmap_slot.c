@@ -79,6 +79,10 @@ static int slot_check(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_
 			if (vtlmem_pa_val(pages[j]) == vtlmem_pa_val(pages[i]))
 				return -VTLMEM_EINVAL;
 	}
+	/* held may be of a table whose platform allows wider addresses */
+	for (i = 0; i < n; i++)
+		if (vtlmem_pa_val(pages[i]) >> vmap_pa_bits(vm->p))
+			return -VTLMEM_ERANGE;
 	return vtlmem_resv_check_held(vm->rt, held, pages, n, prot == VTLMEM_PROT_RW);
 }
 

@@ -59,6 +59,11 @@ bool arch_va_window_ok(uintptr_t base, uint64_t size)
 #endif
 }
 
+unsigned arch_pa_bits_max(void)
+{
+	return X86_MAX_PA_BITS;
+}
+
 uint64_t arch_pte_addr_mask(unsigned pa_bits)
 {
 	if (pa_bits > X86_MAX_PA_BITS)

@@ -144,8 +144,10 @@ struct vtlmem_slot {
  *                   tlb_shootdown, cpu_id, preempt_off or preempt_on op
  *   -VTLMEM_EINVAL  window unaligned, empty, wrapping, not canonical, not in
  *                   the kernel half (host builds: either canonical half);
- *                   slots_per_cpu > 64; ncpus 0; or the window too small
- *                   for the slot area plus one 1-page mapping and its guard
+ *                   slots_per_cpu > 64; ncpus 0; p's pa_bits wider than a
+ *                   page-table entry holds (x86_64: 52); or the window too
+ *                   small for the slot area plus one 1-page mapping and its
+ *                   guard
  *   -VTLMEM_ENOMEM  allocation failed (everything allocated is freed)
  * Not thread-safe against other calls on the same manager (init time).
  */
@@ -185,10 +187,10 @@ size_t vtlmem_vmap_top_entries(const struct vtlmem_vmap *vm, struct vtlmem_top_e
  *   -VTLMEM_ENOSPC    npages + 1 guard page exceed the whole mapping area
  *   per page, in array order:
  *   -VTLMEM_EINVAL    unaligned page
- *   -VTLMEM_ERANGE    a page beyond pa_bits (the last page of the 64-bit
- *                     space, which no reservation can hold, see reserve.h,
- *                     is -VTLMEM_ERANGE too under pa_bits 64, from the
- *                     reservation or held check below)
+ *   -VTLMEM_ERANGE    a page at or above 2^pa_bits, or above the widest
+ *                     address an entry holds (x86_64: 2^52; create refuses
+ *                     a wider pa_bits, this holds also if the platform's
+ *                     pa_bits grows later)
  *   then:
  *   -VTLMEM_ENOMEM    (requests of more than 16 discontiguous runs) the
  *                     scratch array for the duplicate check
@@ -259,12 +261,15 @@ int vtlmem_vmap_release_after_flush(struct vtlmem_vmap *vm, vtlmem_resv_t r);
  * (O(1) per page when held's ranges form one contiguous run, else O(k) for
  * k ranges), slot VAs are only used by their CPU, and slot_unmap
  * invalidates locally. Interrupt-safe (see the top of this header).
- * held must stay live until the slot is unmapped. Slots must be released in reverse
- * order of mapping, on the same CPU. Returns 0 and fills *s, or
- * -VTLMEM_EINVAL (NULL, npages 0 or above slots_per_cpu, unaligned or
- * repeated page, bad prot/cache, cpu_id >= ncpus), -VTLMEM_EPERM (held not
- * live, not exclusive for RW, or not covering a page), -VTLMEM_ENOSPC (this
- * CPU's slot stack is full); on error preemption is as before. If slots
+ * held must stay live until the slot is unmapped. Slots must be released
+ * in reverse order of mapping, on the same CPU. Returns 0 and fills *s, or
+ * (checked in this order) -VTLMEM_EINVAL (NULL, npages 0 or above
+ * slots_per_cpu, bad prot/cache, unaligned or repeated page),
+ * -VTLMEM_ERANGE (a page at or above 2^pa_bits of the manager's platform:
+ * held may come from a table that allows wider addresses), -VTLMEM_EPERM
+ * (held not live, not exclusive for RW, or not covering a page),
+ * -VTLMEM_EINVAL (cpu_id >= ncpus), -VTLMEM_ENOSPC (this CPU's slot stack
+ * is full); on error preemption is as before. If slots
  * are used from interrupt context, preempt_off must disable interrupts.
  */
 int vtlmem_slot_map(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t npages,

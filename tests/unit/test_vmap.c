@@ -1547,6 +1547,8 @@ static void slots_map_on_this_cpus_stack_in_order_and_flush_locally(void **state
 
 	(void)state;
 	f = fx_new();
+	/* SMP runs (VTLMEM_TEST_SMP): stay on CPU 2, whose exact slot addresses are checked */
+	hostplat_pin(&f->hp);
 	h = reserve_pages(f, 200, 4, VTLMEM_RES_EXCLUSIVE);
 	hostplat_set_cpu(2);
 	assert_int_equal(vtlmem_slot_map(f->vm, a, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, h, &s1), 0);
@@ -1587,6 +1589,7 @@ static void slots_map_on_this_cpus_stack_in_order_and_flush_locally(void **state
 			 vtlmem_pa_val(a[0]) | LEAF_RW | HMMU_PCD | HMMU_PWT);
 	assert_int_equal(vtlmem_slot_unmap(f->vm, &s1), 0);
 	hostplat_set_cpu(0);
+	hostplat_unpin(&f->hp);
 	assert_int_equal(vtlmem_release(&f->rt, h), 0);
 	fx_free(f);
 }
@@ -1600,6 +1603,8 @@ static void slot_misuse_is_edeadlk_and_changes_nothing(void **state)
 
 	(void)state;
 	f = fx_new();
+	/* SMP runs: no migration, so each -EDEADLK has exactly the cause named */
+	hostplat_pin(&f->hp);
 	h = reserve_pages(f, 300, 2, VTLMEM_RES_EXCLUSIVE);
 	hostplat_set_cpu(1);
 	assert_int_equal(vtlmem_slot_map(f->vm, a, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, h, &s1), 0);
@@ -1627,6 +1632,7 @@ static void slot_misuse_is_edeadlk_and_changes_nothing(void **state)
 	assert_int_equal(stats(f).slot_unmaps, 3);
 	assert_int_equal(vtlmem_slot_unmap(f->vm, NULL), -VTLMEM_EINVAL);
 	hostplat_set_cpu(0);
+	hostplat_unpin(&f->hp);
 	assert_int_equal(vtlmem_release(&f->rt, h), 0);
 	fx_free(f);
 }
@@ -1663,12 +1669,14 @@ static void slot_map_errors_leave_preemption_as_before(void **state)
 	assert_int_equal(vtlmem_slot_map(f->vm, &p[SPC], 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, hs, s), -VTLMEM_EPERM);
 	assert_int_equal(vtlmem_slot_map(f->vm, &p[SPC], 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, none, s), -VTLMEM_EPERM);
 	assert_int_equal(f->hp.preempt_offs, 0);
-	/* a bad CPU id from the platform */
+	/* a bad CPU id from the platform (SMP runs: pinned, no switch away from it) */
+	hostplat_pin(&f->hp);
 	hostplat_set_cpu(4);
 	assert_int_equal(vtlmem_slot_map(f->vm, p, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, hx, s), -VTLMEM_EINVAL);
 	assert_int_equal(f->hp.preempt_ons, f->hp.preempt_offs);
 	/* full stack */
 	hostplat_set_cpu(0);
+	hostplat_unpin(&f->hp);
 	assert_int_equal(vtlmem_slot_map(f->vm, p, 3, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, hx, &s[0]), 0);
 	assert_int_equal(vtlmem_slot_map(f->vm, &p[3], 2, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, hs, &s[1]), -VTLMEM_EPERM);
 	p[SPC] = vpage(403);
@@ -1753,6 +1761,56 @@ static void slot_map_checks_the_held_handle_without_the_table_lock(void **state)
 	assert_int_equal(vtlmem_slot_map(g->vm, &p410, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, other, &s),
 			 -VTLMEM_EPERM);
 	fx_free(g);
+	fx_free(f);
+}
+
+/*
+ * A page-table entry holds 52 address bits on x86_64: the vmap never maps a
+ * page at or above 2^52, whatever pa_bits says (higher bits would be cut off
+ * and another page mapped). Create refuses a wider pa_bits; a window map
+ * after the platform's pa_bits grew, and a slot under a table whose
+ * platform allows wide addresses, are -ERANGE, with nothing mapped.
+ */
+static void nothing_is_mapped_above_what_an_entry_holds(void **state)
+{
+	struct fx *f;
+	struct hostplat wide;
+	struct vtlmem_rtable wrt;
+	struct vtlmem_vmap *vm;
+	struct vtlmem_vmap_config cfg;
+	vtlmem_paddr_t hi = vtlmem_pa((1ull << 52) + 5 * PG);
+	struct vtlmem_range r = { hi, PG };
+	struct vtlmem_map_req req = { &hi, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, 0, { 0 } };
+	struct vtlmem_mapping *m;
+	struct vtlmem_slot s;
+	vtlmem_resv_t h;
+	vtlmem_vaddr_t va;
+
+	(void)state;
+	f = fx_new();
+	cfg = f->cfg;
+	f->hp.ops.pa_bits = 53;
+	assert_int_equal(vtlmem_vmap_create(&f->hp.ops, &f->rt, &cfg, &vm), -VTLMEM_EINVAL);
+	f->hp.ops.pa_bits = 64;
+	assert_int_equal(vtlmem_vmap_create(&f->hp.ops, &f->rt, &cfg, &vm), -VTLMEM_EINVAL);
+	/* the platform's pa_bits grows after create: still nothing above 2^52 */
+	f->hp.vtl0_end = UINT64_MAX;
+	assert_int_equal(vtlmem_vmap_map(f->vm, &req, &m, &va), -VTLMEM_ERANGE);
+	f->hp.ops.pa_bits = 52;
+	/* a held reservation from a table whose platform allows 64 bits */
+	hostplat_init(&wide, 32 << 20);
+	wide.ops.pa_bits = 64;
+	wide.vtl0_end = UINT64_MAX;
+	assert_int_equal(vtlmem_rtable_init(&wrt, &wide.ops), 0);
+	assert_int_equal(vtlmem_reserve(&wrt, &r, 1, VTLMEM_RES_EXCLUSIVE, &h, NULL), 0);
+	assert_int_equal(vtlmem_slot_map(f->vm, &hi, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, h, &s),
+			 -VTLMEM_ERANGE);
+	assert_int_equal(f->hp.preempt_offs, 0);
+	assert_int_equal(hostmmu_count_present(&f->mmu, f->mmu.base, f->mmu.size), 0);
+	assert_int_equal(stats(f).maps, 0);
+	assert_int_equal(vtlmem_release(&wrt, h), 0);
+	assert_int_equal(vtlmem_rtable_fini(&wrt), 0);
+	hostplat_fini(&wide);
 	fx_free(f);
 }
 
@@ -1918,6 +1976,7 @@ int main(void)
 		cmocka_unit_test(slot_misuse_is_edeadlk_and_changes_nothing),
 		cmocka_unit_test(slot_map_errors_leave_preemption_as_before),
 		cmocka_unit_test(slot_map_checks_the_held_handle_without_the_table_lock),
+		cmocka_unit_test(nothing_is_mapped_above_what_an_entry_holds),
 		cmocka_unit_test(copy_through_the_mirror_reaches_the_physical_pages),
 		cmocka_unit_test(slot_copy_through_the_mirror_and_local_drop),
 		cmocka_unit_test(stats_and_dump_report_the_window),

@@ -628,6 +628,39 @@ static void bytes_ending_exactly_at_2_pow_pa_bits_are_copied(void **state)
 	finish();
 }
 
+/*
+ * Nothing above what a page-table entry holds (x86_64: 2^52) is ever mapped,
+ * even when the platform's pa_bits grows to 64 after the vmap was created:
+ * a store at 2^52 + page 5 used to be cut to physical page 5 and land there.
+ * Now every call fails with -ERANGE and page 5 is untouched.
+ */
+static void addresses_above_what_an_entry_holds_never_alias_low_pages(void **state)
+{
+	const uint64_t hi = (1ull << 52) + vtl0env_pa(5);
+	uint8_t b[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, *low;
+	uint64_t end;
+
+	(void)state;
+	start();
+	low = vtl0env_dm(E, vtl0env_pa(5));
+	end = E->hp.vtl0_end;
+	memset(low, 0x3c, PG);
+	E->hp.ops.pa_bits = 64;
+	E->hp.vtl0_end = UINT64_MAX;
+	assert_int_equal(vtlmem_vtl0_store(CTX, vtlmem_pa(hi), 8, 0x1122334455667788ull),
+			 -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(hi), b, sizeof(b), NULL),
+			 -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(hi), b, sizeof(b), NULL),
+			 -VTLMEM_ERANGE);
+	E->hp.ops.pa_bits = 52;
+	E->hp.vtl0_end = end;
+	assert_int_equal(low[0], 0x3c);
+	assert_int_equal(low[PG - 1], 0x3c);
+	assert_false(reserved(hi, PG));
+	finish();
+}
+
 /* ---- granularity: whole pages (vtl0.h) ---- */
 
 /*
@@ -732,6 +765,7 @@ int main(void)
 		cmocka_unit_test(calls_fail_with_enospc_while_this_cpus_slots_are_taken),
 		cmocka_unit_test(the_last_page_of_the_space_under_each_pa_bits),
 		cmocka_unit_test(bytes_ending_exactly_at_2_pow_pa_bits_are_copied),
+		cmocka_unit_test(addresses_above_what_an_entry_holds_never_alias_low_pages),
 		cmocka_unit_test(disjoint_bytes_of_a_page_held_by_another_accessor_conflict),
 		cmocka_unit_test(a_page_list_is_only_checked_where_the_bytes_reach),
 	};

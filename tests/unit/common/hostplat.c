@@ -51,8 +51,9 @@ static void print_seed_on_failure(int status, void *arg)
 {
 	(void)arg;
 	if (status)
-		fprintf(stderr, "hostplat: simulated SMP was on, seed %lu "
-			"(VTLMEM_TEST_SMP=%lu reproduces the CPU switches)\n", last_seed, last_seed);
+		fprintf(stderr, "hostplat: simulated SMP was on, last seed %lu (a suite run "
+			"with VTLMEM_TEST_SMP=%lu repeats the same CPU switches)\n", last_seed,
+			last_seed);
 }
 
 bool hostplat_smp_env(unsigned long *seed)
@@ -136,6 +137,11 @@ static void preemption_point(struct hostplat *hp)
 	if (cpu != cur_cpu)
 		hp->smp_switches++;
 	hostplat_set_cpu(cpu);
+}
+
+void hostplat_preemption_point(struct hostplat *hp)
+{
+	preemption_point(hp);
 }
 
 /* Returns true when the N-th call from arming has come (then disarms). */

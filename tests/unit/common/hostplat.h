@@ -168,6 +168,13 @@ void hostplat_smp_off(struct hostplat *hp);
 bool hostplat_smp_env(unsigned long *seed);
 
 /*
+ * A preemption point outside the library (e.g. a timer interrupt between
+ * two accesses of a test): in SMP mode, unpinned, with preemption on, the
+ * calling thread may move to another CPU, as at a platform op.
+ */
+void hostplat_preemption_point(struct hostplat *hp);
+
+/*
  * Pin the calling thread to its current CPU (no random switches) until the
  * matching unpin; nests. For tests that inherently need a fixed CPU.
  */
