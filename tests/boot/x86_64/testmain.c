@@ -129,6 +129,7 @@ void ktest_skip(const char *why)
 /* Run one case: 1 passed, 0 failed, -1 skipped (not counted either way). */
 static int run_one(const struct ktest *t)
 {
+	uint64_t t0 = rdtsc(), ms;
 	unsigned i;
 
 	failures = 0;
@@ -137,6 +138,9 @@ static int run_one(const struct ktest *t)
 	t->fn();
 	oops_context = NULL;
 	check_at_rest();
+	ms = (rdtsc() - t0) / (tsc_khz ? tsc_khz : 1);
+	if (ms >= 2000)
+		kprintf("    (%s took %lu ms)\n", t->name, ms);
 	if (skipped && !failures) {
 		kprintf("%s: skipped (%s)\n", t->name, skipped);
 		return -1;
