@@ -94,6 +94,8 @@ void hostplat_smp(struct hostplat *hp, unsigned ncpus, unsigned long seed)
 	hp->smp_rng = seed;
 	hp->smp_owner = (unsigned long)pthread_self();
 	hp->smp_pin = 0;
+	hp->smp_points = 0;
+	hp->smp_switches = 0;
 	last_seed = seed;
 	if (!seed_printed_at_exit) {
 		seed_printed_at_exit = 1;

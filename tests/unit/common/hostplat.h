@@ -29,10 +29,13 @@
  * entry of every platform op it calls while its preemption is on (the
  * preempt_off/preempt_on depth is tracked per thread; preempt_off switches
  * before disabling), and in preempt_on once the depth is back to 0 (after
- * re-enabling). So the library may be migrated wherever a real kernel could
- * migrate it, and never while it holds preemption off. The CPU is drawn by a
- * deterministic PRNG from the seed; a failing process prints the seed
- * (VTLMEM_TEST_SMP=<seed> reproduces it). hostplat_init turns the mode on
+ * re-enabling). So the library may be migrated at every point where it
+ * hands control to the platform with preemption on, and never while it
+ * holds preemption off (a migration in the middle of a copy, between two
+ * ops, is not simulated; tests can add points with
+ * hostplat_preemption_point). The CPU is drawn by a deterministic PRNG
+ * from the seed; a failing process prints the seed (VTLMEM_TEST_SMP=<seed>
+ * reproduces a suite run). hostplat_init turns the mode on
  * with 4 CPUs when the environment variable VTLMEM_TEST_SMP is set to a
  * seed (a decimal number), so whole suites run on it unchanged. A test that
  * inherently needs a fixed CPU (e.g. it checks that a slot is refused on
@@ -158,8 +161,8 @@ unsigned hostplat_preempt_depth(void);
 /*
  * Simulated SMP (see above): ops.ncpus = ncpus (>= 1; the random mode is
  * meant for >= 3), random switches from now on, on the calling thread,
- * PRNG seeded with seed. Calling it again re-seeds. hostplat_smp_off stops
- * the switches (ops.ncpus stays).
+ * PRNG seeded with seed, smp_points and smp_switches zeroed. Calling it
+ * again re-seeds. hostplat_smp_off stops the switches (ops.ncpus stays).
  */
 void hostplat_smp(struct hostplat *hp, unsigned ncpus, unsigned long seed);
 void hostplat_smp_off(struct hostplat *hp);
