@@ -52,6 +52,7 @@
 #define ICR_ASSERT      (1u << 14)
 #define MSR_APIC_BASE   0x1b
 #define APIC_BASE_EN    (1UL << 11)
+#define APIC_BASE_X2    (1UL << 10)
 #define MSR_GS_BASE     0xc0000101
 
 struct cpu_stacks {
@@ -193,6 +194,8 @@ static void lapic_init(void)
 
 	if ((base & ~0xfffUL) != LAPIC_PA)
 		panic("local APIC at 0x%lx, expected 0x%lx", base & ~0xfffUL, LAPIC_PA);
+	if (base & APIC_BASE_X2)
+		panic("local APIC in x2APIC mode: this kernel drives the xAPIC registers");
 	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
 	lapic_write(APIC_TPR, 0);
 	lapic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
