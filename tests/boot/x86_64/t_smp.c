@@ -381,9 +381,9 @@ KTEST(smp_concurrent_shootdowns_with_interrupts_off_all_complete)
 	unsigned c;
 
 	NEED_CPUS(2);
-	CHECK_EQ(storm(300), 0);
+	CHECK_EQ(storm(100), 0);
 	for (c = 0; c < smp_ncpus; c++)
-		CHECK_EQ(st_storm.rounds[c], 300);
+		CHECK_EQ(st_storm.rounds[c], 100);
 	CHECK_EQ(SMP_SUM(sd_timeouts), timeouts0);
 }
 
@@ -602,7 +602,7 @@ static void contention_run(bool fake, unsigned min_iters, unsigned max_iters)
  * reader, never held a page at the same time; the bytes prove no one wrote
  * under a reader or another writer. The -EBUSY counts are reported (and
  * with several CPUs must not be zero: otherwise nothing was contended;
- * each CPU runs 400 rounds, more, up to 20000, until some -EBUSY is seen).
+ * each CPU runs 200 rounds, more, up to 20000, until some -EBUSY is seen).
  */
 KTEST(smp_reservations_contended_by_every_cpu_never_overlap)
 {
@@ -610,14 +610,14 @@ KTEST(smp_reservations_contended_by_every_cpu_never_overlap)
 	unsigned c;
 
 	kv_init();
-	contention_run(false, 400, 20000);
+	contention_run(false, 200, 20000);
 	for (c = 0; c < smp_ncpus; c++) {
 		kprintf("    cpu %u: reserved %lu exclusive + %lu shared, -EBUSY %lu exclusive + "
 			"%lu shared\n", c, ct.ok[c][1], ct.ok[c][0], ct.busy[c][1], ct.busy[c][0]);
 		busy += ct.busy[c][0] + ct.busy[c][1];
 		CHECK_EQ(ct.other_err[c], 0);
 		CHECK_EQ(ct.ok[c][0] + ct.ok[c][1] + ct.busy[c][0] + ct.busy[c][1], ct.iters[c]);
-		CHECK(ct.iters[c] >= 400);
+		CHECK(ct.iters[c] >= 200);
 	}
 	CHECK_EQ(ct.overlaps, 0);
 	CHECK_EQ(ct.bad_bytes, 0);
