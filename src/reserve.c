@@ -417,27 +417,45 @@ static void pool_return(struct vtlmem_rtable *t, struct rt_pool *pool, uint64_t 
 	cache_put(t, pool, spare);   /* counts every object of spare out */
 }
 
+/*
+ * Gather the objects a request of n ranges needs into pool: from the cache,
+ * else from the platform with the lock dropped. A retired handle record
+ * serves as the handle, so one object fewer is needed while there is one;
+ * another CPU may take it while the lock is dropped, hence the re-check.
+ * *fresh counts the platform's objects. Lock held on entry and return.
+ */
+static int pool_gather(struct vtlmem_rtable *t, struct rt_pool *pool, size_t n, uint64_t *fresh)
+{
+	uint64_t need, had;
+	int ret;
+
+	for (;;) {
+		need = objects_needed(n) - (t->retired != NULL);
+		cache_take(t, pool, need);
+		if (pool->count >= need)
+			return 0;
+		had = pool->count;
+		vtlmem_lock_release(t->plat, &t->lock);
+		ret = pool_fill(t->plat, pool, need);
+		vtlmem_lock_acquire(t->plat, &t->lock);
+		*fresh += pool->count - had;
+		t->objects += pool->count - had;
+		if (ret)
+			return ret;
+	}
+}
+
 int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
 		   enum vtlmem_rmode mode, vtlmem_resv_t *out, struct vtlmem_conflict *conflict)
 {
 	struct rt_pool pool = { NULL, 0 }, spare = { NULL, 0 };
-	uint64_t need, fresh = 0;
+	uint64_t fresh = 0;
 	int ret = check_request(t, ranges, n, mode, out);
 
 	if (ret)
 		return ret;
 	vtlmem_lock_acquire(t->plat, &t->lock);
-	need = objects_needed(n) - (t->retired != NULL);   /* a retired record serves */
-	cache_take(t, &pool, need);
-	if (pool.count < need) {
-		uint64_t had = pool.count;
-
-		vtlmem_lock_release(t->plat, &t->lock);
-		ret = pool_fill(t->plat, &pool, need);
-		vtlmem_lock_acquire(t->plat, &t->lock);
-		fresh = pool.count - had;
-		t->objects += fresh;
-	}
+	ret = pool_gather(t, &pool, n, &fresh);
 	if (!ret)
 		ret = reserve_locked(t, ranges, n, (uint32_t)mode, &pool, fresh, out, conflict);
 	pool_return(t, &pool, ret ? fresh : 0, &spare);

@@ -849,6 +849,55 @@ static void fini_refuses_live_handles(void **state)
 }
 
 /*
+ * The retired record another reserve takes while this one has the lock
+ * dropped to allocate: the retired record was counted as this request's
+ * handle, so the request must gather one object more after re-locking.
+ * (A race test_vmap_threads hit: the pool ran dry and pool_pop read NULL.)
+ * The "other CPU" is a reserve made from inside the platform's alloc op,
+ * which the table calls with its lock dropped.
+ */
+static struct fx *steal_fx;
+static vtlmem_resv_t stolen;
+static void *(*real_alloc)(void *ctx, size_t size);
+
+static void *alloc_and_steal(void *ctx, size_t size)
+{
+	struct fx *f = steal_fx;
+
+	steal_fx = NULL;
+	if (f)
+		assert_int_equal(res1(f, 0x80000, PG, EXCL, &stolen, NULL), 0);
+	return real_alloc(ctx, size);
+}
+
+static void a_retired_record_taken_while_the_lock_is_dropped_is_replaced(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range two[2] = { R(0x10000, PG), R(0x20000, PG) };
+	struct vtlmem_rtable_stats st;
+	vtlmem_resv_t a, b;
+
+	assert_int_equal(res1(f, 0x10000, PG, EXCL, &a, NULL), 0);
+	rel(f, a);                          /* retired 1, cached 1 (the node) */
+	vtlmem_rtable_stats(&f->t, &st);
+	assert_int_equal(st.retired, 1);
+	assert_int_equal(st.cached, 1);
+	real_alloc = f->hp.ops.alloc;
+	f->hp.ops.alloc = alloc_and_steal;
+	steal_fx = f;
+	assert_int_equal(vtlmem_reserve(&f->t, two, 2, EXCL, &b, NULL), 0);
+	f->hp.ops.alloc = real_alloc;
+	assert_null(steal_fx);              /* the steal happened */
+	assert_ptr_equal(stolen.rec, a.rec);
+	assert_ptr_not_equal(b.rec, a.rec);
+	assert_true(vtlmem_is_reserved(&f->t, vtlmem_pa(0x10000), PG, EXCL));
+	assert_true(vtlmem_is_reserved(&f->t, vtlmem_pa(0x20000), PG, EXCL));
+	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+	rel(f, b);
+	rel(f, stolen);
+}
+
+/*
  * fini gives back the cached node and the retired handle record; a re-init
  * of the same struct continues the ids (issue 14: ids are never reused),
  * so a handle released before the fini cannot release a new reservation.
@@ -2006,6 +2055,7 @@ int main(void)
 		T(ids_are_never_reused),
 		T(fini_of_a_null_table_is_einval),
 		T(fini_refuses_live_handles),
+		T(a_retired_record_taken_while_the_lock_is_dropped_is_replaced),
 		T(fini_frees_cache_and_table_can_be_reinitialised),
 		T(resv_mode_reports_mode_of_live_handle),
 		cmocka_unit_test(alloc_failure_single_range_on_empty_table),
