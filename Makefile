@@ -55,7 +55,7 @@ $(error ARCH=$(ARCH) is not supported yet (x86_64 only))
 endif
 
 WARN   := -Wall -Wextra -Werror
-INCS   := -Iinclude
+INCS   := -Iinclude -Iarch/$(ARCH)
 DEPF   := -MMD -MP
 
 # Freestanding kernel code: no libc, no builtins turned into libc calls, no

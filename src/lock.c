@@ -36,5 +36,5 @@ void vtlmem_lock_fini(const struct vtlmem_platform *p, struct vtlmem_lock *l)
 void vtlmem_lock_wait(struct vtlmem_lock *l, uint32_t ticket)
 {
 	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
-		arch_cpu_relax();
+		vtlmem_arch_cpu_relax();
 }

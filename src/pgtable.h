@@ -47,20 +47,19 @@
 /* A level-1 table and the shadow of the leaf tables its entries point at. */
 struct pgt_dir {
 	uint64_t *table;
-	uint64_t **leaf;          /* ARCH_PT_ENTRIES direct-map addresses      */
+	uint64_t **leaf;          /* VTLMEM_PT_ENTRIES direct-map addresses    */
 };
 
 struct pgt_top {
-	unsigned index;      /* entry index in the root table             */
-	uint64_t *table;     /* the table that entry points at            */
-	uint64_t pa;
+	unsigned index;           /* entry index in the root table             */
+	uint64_t *table;          /* the table that entry points at            */
+	vtlmem_paddr_t pa;
 };
 
 struct pgt {
 	const struct vtlmem_platform *p;
 	uintptr_t base;
 	uint64_t size;
-	unsigned levels;
 	unsigned leaf_shift;      /* bytes one leaf table maps: 2^leaf_shift  */
 	unsigned dir_shift;       /* bytes one level-1 table maps             */
 	uint64_t addr_mask;       /* physical-address bits of an entry        */
@@ -79,9 +78,38 @@ struct pgt_spare {
 };
 
 /*
+ * The walker (in the shape of Linux's kvm_pgtable_walk): visits the
+ * entries of the window's tables that map [va, va + size), top tables
+ * down. Per entry of a table at level >= 1: TABLE_PRE before descending
+ * (the entry is re-read afterwards, so a PRE visitor may link a new table
+ * and the walk descends into it), the subtree (leaf tables only when LEAF
+ * is asked for), then TABLE_POST; per leaf entry: LEAF. A visitor's
+ * non-zero return stops the walk and is returned. The root entries are the
+ * kernel's, so the top tables themselves are never visited.
+ */
+#define VTLMEM_PGT_LEAF       1u
+#define VTLMEM_PGT_TABLE_PRE  2u
+#define VTLMEM_PGT_TABLE_POST 4u
+
+struct vtlmem_pgt_visit {
+	unsigned level;           /* of the table holding the entry            */
+	unsigned flag;            /* which visit: one VTLMEM_PGT_* value       */
+	uintptr_t va;             /* first VA the entry maps                   */
+	uint64_t *entry;
+};
+
+struct vtlmem_pgt_walker {
+	int (*visit)(struct pgt *t, const struct vtlmem_pgt_visit *v, void *arg);
+	void *arg;
+	unsigned flags;           /* VTLMEM_PGT_* visits wanted                */
+};
+
+int vtlmem_pgt_walk(struct pgt *t, uintptr_t va, uint64_t size, const struct vtlmem_pgt_walker *w);
+
+/*
  * Build the top and intermediate tables for the window (size > 0, both
- * page-aligned, already validated by arch_va_window_ok). Returns 0,
- * -VTLMEM_EINVAL (fewer than 2 levels), -VTLMEM_ENOMEM (everything freed).
+ * page-aligned, already validated by vtlmem_arch_va_window_ok). Returns 0
+ * or -VTLMEM_ENOMEM (everything freed).
  */
 int pgt_init(struct pgt *t, const struct vtlmem_platform *p, uintptr_t base, uint64_t size);
 
@@ -106,18 +134,23 @@ void pgt_spare_put(struct pgt *t, struct pgt_spare *s);
 
 /*
  * Link spare pages as the missing leaf tables of [va, va + npages pages).
- * s must hold exactly pgt_missing() pages for that range (same lock hold).
+ * s must hold exactly pgt_missing() pages for that range (same lock hold):
+ * a shortfall or a leftover is a library bug (VTLMEM_BUG_ON).
  */
 void pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s);
 
-/* Write leaf entries for n pages from va: pages[i] with attrs. */
+/*
+ * Write leaf entries for n pages from va: pages[i] with attrs (validated by
+ * the caller), then publish them (vtlmem_arch_publish). Every entry must be
+ * invalid before (break-before-make: a library bug otherwise).
+ */
 void pgt_set(const struct pgt *t, uintptr_t va, const vtlmem_paddr_t *pages, uint64_t n,
 	     uint64_t attrs);
 
 /*
- * Clear the leaf entries of n pages from va. If each is not NULL it is
- * called with every cleared entry's physical address, right after that
- * entry is cleared.
+ * Clear the leaf entries of n pages from va (each must be valid). If each
+ * is not NULL it is called with every cleared entry's physical address,
+ * right after that entry is cleared.
  */
 void pgt_clear(const struct pgt *t, uintptr_t va, uint64_t n,
 	       void (*each)(void *arg, vtlmem_paddr_t pa), void *arg);
@@ -127,5 +160,24 @@ uint64_t pgt_leaf_entry(const struct pgt *t, uintptr_t va);
 
 /* Root-table entry k (< ntop): its index and the value to install. */
 void pgt_top_entry(const struct pgt *t, size_t k, unsigned *index, uint64_t *value);
+
+/*
+ * Tables by level and valid leaf entries, counted by one walk of the whole
+ * window (levels below the top tables; tables[VTLMEM_ARCH_PT_LEVELS - 2] is
+ * the number of top tables).
+ */
+struct pgt_census {
+	uint64_t tables[8];
+	uint64_t leaves;
+};
+
+/*
+ * Check the tables against their bookkeeping (one walk): every table entry
+ * is exactly vtlmem_arch_pte_table() of its child, every level-1 entry
+ * agrees with the leaf shadow, and the tables found plus spares s (may be
+ * 0) are t->pages. Fills *c. Returns 0 or a negative number naming the
+ * broken invariant. Caller serialises (the vmap lock).
+ */
+int pgt_check(struct pgt *t, size_t spares, struct pgt_census *c);
 
 #endif

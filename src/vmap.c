@@ -32,7 +32,8 @@
 static bool ops_complete(const struct vtlmem_platform *p)
 {
 	return p->pt_alloc && p->pt_free && p->pt_phys_to_virt && p->alloc && p->free &&
-	       p->tlb_shootdown && p->cpu_id && p->preempt_off && p->preempt_on;
+	       (p->tlb_shootdown || VTLMEM_ARCH_TLB_BROADCAST) && p->cpu_id && p->preempt_off &&
+	       p->preempt_on;
 }
 
 /* Window and slot geometry; fills spc and the slot area's page count. */
@@ -41,10 +42,10 @@ static int check_config(const struct vtlmem_platform *p, const struct vtlmem_vma
 {
 	uintptr_t base = vtlmem_va_val(cfg->base);
 
-	if (((uint64_t)base | cfg->size) & VTLMEM_PAGE_MASK || !arch_va_window_ok(base, cfg->size))
+	if (((uint64_t)base | cfg->size) & VTLMEM_PAGE_MASK || !vtlmem_arch_va_window_ok(base, cfg->size))
 		return -VTLMEM_EINVAL;
 	*spc = cfg->slots_per_cpu ? cfg->slots_per_cpu : DEFAULT_SLOTS;
-	if (*spc > MAX_SLOTS || p->ncpus == 0 || vtlmem_pa_bits(p) > arch_pa_bits_max())
+	if (*spc > MAX_SLOTS || p->ncpus == 0 || vtlmem_pa_bits(p) > VTLMEM_ARCH_PA_BITS_MAX)
 		return -VTLMEM_EINVAL;
 	*slot_pages = (uint64_t)p->ncpus * (*spc + 1);
 	/* room for the slots and at least one 1-page mapping with its guard */
@@ -373,7 +374,7 @@ static int check_req(const struct vtlmem_vmap *vm, const struct vtlmem_map_req *
 
 	if (!req->pages || req->npages == 0 || (req->flags & ~VTLMEM_MAP_PROTECT))
 		return -VTLMEM_EINVAL;
-	*attrs = arch_pte_leaf_attrs(req->prot, req->cache);
+	*attrs = vtlmem_arch_leaf_attrs(req->prot, req->cache);
 	if (!*attrs)
 		return -VTLMEM_EINVAL;
 	if ((uint64_t)req->npages > (UINT64_MAX >> VTLMEM_PAGE_SHIFT))

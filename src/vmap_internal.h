@@ -28,11 +28,11 @@
 #include "arch.h"
 #include "lock.h"
 #include "pgtable.h"
+#include "tlb.h"
 #include "vaspace.h"
 
 #define PG VTLMEM_PAGE_SIZE
 #define MAX_SLOTS 64u
-#define FLUSH_PAGES_MAX 32u     /* above this, one whole local flush */
 #define RUNS_STACK 16u          /* runs sorted on the stack before allocating */
 
 enum { M_FREE, M_LIVE, M_DYING, M_QUAR };
@@ -156,39 +156,13 @@ static inline void qlist_init(struct qlist *l)
 }
 
 /*
- * Invalidate n pages from va on this CPU: page by page up to
- * FLUSH_PAGES_MAX pages, else the whole local TLB (the library's entries
- * are never global, so a CR3 reload drops them). Adds to *pages or *all.
- */
-static inline void flush_local(const struct vtlmem_platform *p, uintptr_t va, uint64_t n,
-				       uint64_t *pages, uint64_t *all)
-{
-	uint64_t i;
-
-	if (n <= FLUSH_PAGES_MAX) {
-		if (p->tlb_local)
-			p->tlb_local(p->ctx, va, n);
-		else
-			for (i = 0; i < n; i++)
-				arch_tlb_flush_page(va + i * PG);
-		*pages += n;
-	} else {
-		if (p->tlb_local)
-			p->tlb_local(p->ctx, 0, 0);
-		else
-			arch_tlb_flush_all();
-		*all += 1;
-	}
-}
-
-/*
  * The physical-address width pages are mapped under: the platform's
  * pa_bits, never more than an entry holds (create refuses a wider one; the
  * cap also holds if the platform struct changes later).
  */
 static inline unsigned vmap_pa_bits(const struct vtlmem_platform *p)
 {
-	unsigned bits = vtlmem_pa_bits(p), max = arch_pa_bits_max();
+	unsigned bits = vtlmem_pa_bits(p), max = VTLMEM_ARCH_PA_BITS_MAX;
 
 	return bits < max ? bits : max;
 }

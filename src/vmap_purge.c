@@ -44,7 +44,7 @@ static void unprotect_one(void *arg, vtlmem_paddr_t pa)
 
 int vtlmem_vmap_unmap(struct vtlmem_vmap *vm, struct vtlmem_mapping *m)
 {
-	uint64_t fpages = 0, fall = 0;
+	struct vtlmem_tlb_count tc = { 0, 0 };
 	uint32_t live = M_LIVE;
 	bool purge;
 
@@ -57,12 +57,12 @@ int vtlmem_vmap_unmap(struct vtlmem_vmap *vm, struct vtlmem_mapping *m)
 
 	pgt_clear(&vm->pt, m->va, m->npages,
 		  (m->flags & VTLMEM_MAP_PROTECT) ? unprotect_one : NULL, (void *)vm->p);
-	flush_local(vm->p, m->va, m->npages, &fpages, &fall);
+	vtlmem_tlb_local(vm->p, m->va, m->npages, &tc);
 
 	vm_lock(vm);
 	vm->st.unmaps++;
-	vm->st.flush_pages += fpages;
-	vm->st.flush_all += fall;
+	vm->st.flush_pages += tc.pages;
+	vm->st.flush_all += tc.all;
 	vm->st.mapped -= m->npages;
 	state_set(m, M_QUAR);
 	quarantine_add(&vm->q, m);
@@ -180,31 +180,9 @@ static void batch_free_va(struct vtlmem_vmap *vm, struct qlist *b)
 		run_free(vm, &r);
 }
 
-/*
- * Invalidate the batch's VA span on every CPU: this one here (the library's
- * own invalidation, or the platform's tlb_local), every other one through
- * the shootdown op. Preemption stays off across both, so that "this CPU"
- * and "every other CPU" are one partition of all CPUs: a thread that
- * migrated in between would leave the CPU it started on uncovered. This
- * CPU may hold translations of the batch even though it unmapped none of
- * it: it may have used a mapping that another CPU unmapped.
- */
-static int flush_everywhere(struct vtlmem_vmap *vm, const struct qlist *b, uint64_t *fpages,
-			    uint64_t *fall)
-{
-	const struct vtlmem_platform *p = vm->p;
-	unsigned long cookie = p->preempt_off(p->ctx);
-	int ret;
-
-	flush_local(p, b->lo, (b->hi - b->lo) >> VTLMEM_PAGE_SHIFT, fpages, fall);
-	ret = p->tlb_shootdown(p->ctx, b->lo, b->hi - b->lo);
-	p->preempt_on(p->ctx, cookie);
-	return ret;
-}
-
 int vtlmem_vmap_purge(struct vtlmem_vmap *vm)
 {
-	uint64_t fpages = 0, fall = 0;
+	struct vtlmem_tlb_count tc = { 0, 0 };
 	struct qlist b;
 	int ret = 0;
 
@@ -222,14 +200,18 @@ int vtlmem_vmap_purge(struct vtlmem_vmap *vm)
 	batch_take(vm, &b);
 	vm_unlock(vm);
 
+	/*
+	 * Every CPU, the purging one included: it may have used a mapping that
+	 * another CPU unmapped (tlb.c keeps preemption off across both parts).
+	 */
 	if (b.head)
-		ret = flush_everywhere(vm, &b, &fpages, &fall);
+		ret = vtlmem_tlb_everywhere(vm->p, b.lo, (b.hi - b.lo) >> VTLMEM_PAGE_SHIFT, &tc);
 	if (!ret)
 		batch_release(vm, &b);
 
 	vm_lock(vm);
-	vm->st.flush_pages += fpages;
-	vm->st.flush_all += fall;
+	vm->st.flush_pages += tc.pages;
+	vm->st.flush_all += tc.all;
 	if (ret) {
 		vm->st.failures++;
 		batch_requeue(vm, &b);

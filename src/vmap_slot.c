@@ -118,7 +118,7 @@ int vtlmem_slot_map(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t 
 
 	if (!vm || !pages || !s || npages == 0 || npages > vm->spc)
 		return -VTLMEM_EINVAL;
-	attrs = arch_pte_leaf_attrs(prot, cache);
+	attrs = vtlmem_arch_leaf_attrs(prot, cache);
 	if (!attrs)
 		return -VTLMEM_EINVAL;
 	ret = slot_check(vm, pages, npages, prot, held);
@@ -140,7 +140,7 @@ int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s)
 {
 	struct slot_cpu *c;
 	struct slot_ent *e;
-	uint64_t fpages = 0, fall = 0;
+	struct vtlmem_tlb_count tc = { 0, 0 };
 	unsigned cpu;
 
 	if (!vm || !s)
@@ -154,12 +154,12 @@ int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s)
 	    vtlmem_va_val(s->va) != slot_va(vm, cpu, e->first))
 		return -VTLMEM_EDEADLK;
 	pgt_clear(&vm->pt, vtlmem_va_val(s->va), e->n, NULL, NULL);
-	flush_local(vm->p, vtlmem_va_val(s->va), e->n, &fpages, &fall);
+	vtlmem_tlb_slot(vm->p, vtlmem_va_val(s->va), e->n, &tc);
 	c->s.top -= e->n;
 	c->s.depth--;
 	bump(&c->s.unmaps, 1);
-	bump(&c->s.flush_pages, fpages);
-	bump(&c->s.flush_all, fall);
+	bump(&c->s.flush_pages, tc.pages);
+	bump(&c->s.flush_all, tc.all);
 	vm->p->preempt_on(vm->p->ctx, s->cookie);
 	return 0;
 }

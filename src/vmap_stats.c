@@ -44,6 +44,7 @@ void vtlmem_vmap_get_stats(struct vtlmem_vmap *vm, struct vtlmem_vmap_stats *st)
 
 struct layout {
 	uint64_t free_pages, free_ranges, largest, qmaps, pool;
+	struct pgt_census tables;
 };
 
 static void dump_line2(void (*puts)(void *arg, const char *line), void *arg,
@@ -93,6 +94,7 @@ void vtlmem_vmap_dump(struct vtlmem_vmap *vm, void (*puts)(void *arg, const char
 	l.pool = vm->npool;
 	for (l.qmaps = 0, m = vm->q.head; m; m = m->next)
 		l.qmaps++;
+	pgt_check(&vm->pt, 0, &l.tables);   /* a census: counts even if inconsistent */
 	vm_unlock(vm);
 	vtlmem_vmap_get_stats(vm, &st);
 	dump_window(vm, puts, arg);
@@ -103,6 +105,8 @@ void vtlmem_vmap_dump(struct vtlmem_vmap *vm, void (*puts)(void *arg, const char
 	dump_line2(puts, arg, "vmap: slot maps ", st.slot_maps, " slot unmaps ", st.slot_unmaps);
 	dump_line2(puts, arg, "vmap: mapped pages ", st.mapped_pages, " page-table pages ",
 		   st.pt_pages);
+	dump_line2(puts, arg, "vmap: leaf tables ", l.tables.tables[0], " valid leaf entries ",
+		   l.tables.leaves);
 	dump_line2(puts, arg, "vmap: quarantined pages ", st.quarantined_pages, " in mappings ",
 		   l.qmaps);
 	dump_line2(puts, arg, "vmap: local flushes: pages ", st.local_flush_pages, " whole ",
@@ -162,6 +166,24 @@ static int check_quarantine(const struct vtlmem_vmap *vm, struct clear_check *cc
 	return pages == vm->q.pages ? 0 : -4;
 }
 
+/*
+ * The tables against their bookkeeping (pgt_check), and the valid leaf
+ * entries: exactly the mapped window pages plus the slot pages in use
+ * (callers run it with no map, unmap or slot call in flight).
+ */
+static int check_tables(struct vtlmem_vmap *vm)
+{
+	struct pgt_census c;
+	uint64_t slots = 0;
+	unsigned cpu;
+
+	if (pgt_check(&vm->pt, 0, &c))
+		return -6;
+	for (cpu = 0; cpu < vm->ncpus; cpu++)
+		slots += vm->cpus[cpu].s.top;
+	return c.leaves == vm->st.mapped + slots ? 0 : -7;
+}
+
 int vtlmem_vmap_selfcheck(struct vtlmem_vmap *vm)
 {
 	struct clear_check cc = { &vm->pt, true };
@@ -177,6 +199,8 @@ int vtlmem_vmap_selfcheck(struct vtlmem_vmap *vm)
 		ret = check_quarantine(vm, &cc);
 	if (!ret && !cc.ok)
 		ret = -5;
+	if (!ret)
+		ret = check_tables(vm);
 	vm_unlock(vm);
 	return ret;
 }

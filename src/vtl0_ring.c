@@ -99,7 +99,7 @@ int vtlmem_ring_write(struct vtlmem_ring *r, const void *buf, size_t len, size_t
 	*done = (size_t)skip + stored;
 	if (!ret) {
 		/* The data before the head that covers them. */
-		arch_smp_wmb();
+		vtlmem_arch_smp_wmb();
 		ret = vtlmem_physptr_store(&r->p, offsetof(struct vtlmem_ring_hdr, head), 8,
 					   head + len);
 	}

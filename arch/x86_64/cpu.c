@@ -12,20 +12,20 @@
  */
 int sched_yield(void);
 
-void arch_cpu_relax(void)
+void vtlmem_arch_cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");
 	sched_yield();
 }
 #else
-void arch_cpu_relax(void)
+void vtlmem_arch_cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");
 }
 #endif
 
 /* x86_64 never reorders a store with an earlier store (TSO). */
-void arch_smp_wmb(void)
+void vtlmem_arch_smp_wmb(void)
 {
 	__asm__ volatile("" ::: "memory");
 }
@@ -36,28 +36,33 @@ void arch_smp_wmb(void)
  * platform always supplies tlb_local, so these are never reached; trap if
  * they are, rather than pretend to have flushed.
  */
-void arch_tlb_flush_page(uintptr_t va)
+void vtlmem_arch_tlb_local(uintptr_t va, uint64_t npages)
 {
 	(void)va;
-	__builtin_trap();
-}
-
-void arch_tlb_flush_all(void)
-{
+	(void)npages;
 	__builtin_trap();
 }
 #else
-void arch_tlb_flush_page(uintptr_t va)
-{
-	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
-}
-
-/* Reloading CR3 drops every non-global translation of this CPU. */
-void arch_tlb_flush_all(void)
+/* invlpg per page; npages 0: a CR3 reload drops every non-global entry. */
+void vtlmem_arch_tlb_local(uintptr_t va, uint64_t npages)
 {
 	uintptr_t cr3;
+	uint64_t i;
 
+	if (npages) {
+		for (i = 0; i < npages; i++)
+			__asm__ volatile("invlpg (%0)" : : "r"(va + (i << VTLMEM_PAGE_SHIFT)) : "memory");
+		return;
+	}
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
 }
 #endif
+
+/* No broadcast invalidation on x86_64 (VTLMEM_ARCH_TLB_BROADCAST is 0). */
+void vtlmem_arch_tlb_broadcast(uintptr_t va, uint64_t npages)
+{
+	(void)va;
+	(void)npages;
+	__builtin_trap();
+}
