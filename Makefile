@@ -222,7 +222,7 @@ BUILD_SUITES := "tests/build/check-lib gcc $(O)/check-lib-gcc" \
 # Fuzz targets in make check: each replays its seed corpus, then fuzzes for
 # FUZZ_CHECK_SECONDS (about 20 s in all; make fuzz runs longer).
 FUZZ_CHECK_SECONDS ?= 5
-FUZZ_SUITES := $(foreach n,$(FUZZ_NAMES),"tests/fuzz/run-fuzz --seconds $(FUZZ_CHECK_SECONDS) \
+FUZZ_SUITES := $(foreach n,$(FUZZ_NAMES),"tests/fuzz/run-fuzz --fresh --seconds $(FUZZ_CHECK_SECONDS) \
 	$(O)/fuzz/bin/$(n) tests/fuzz/corpus/$(n:fuzz_%=%) $(O)/fuzz/check/$(n:fuzz_%=%)")
 fuzz-build: $(FUZZ_BINS)
 
@@ -237,11 +237,14 @@ SMP_SUITES := $(foreach f,host asan,$(foreach n,$(SMP_NAMES),"VTLMEM_TEST_SMP=$(
 # Every suite prints its own results; tests/run-suites prints the total and
 # writes one JUnit XML file per suite to $(O)/test-results/ (validated
 # against tests/build/junit.xsd, counts against the printed ones), plus
-# check.tap; FORMAT=tap prints TAP instead.
+# check.tap; FORMAT=tap prints TAP instead. A suite still running after
+# SUITE_TIMEOUT seconds is killed and counts as a failure.
 RESULTS := $(O)/test-results
+SUITE_TIMEOUT ?= 900
 check: deps
 	$(Q)$(MAKE) --no-print-directory unit-build fuzz-build $(BOOT_BUILD)
-	$(Q)tests/run-suites --results $(RESULTS) --format $(FORMAT) $(BUILD_SUITES) \
+	$(Q)tests/run-suites --results $(RESULTS) --format $(FORMAT) --timeout $(SUITE_TIMEOUT) \
+	  $(BUILD_SUITES) \
 	  $(foreach b,$(UNIT_BINS),"$(b)") $(SMP_SUITES) $(FUZZ_SUITES) $(BOOT_SUITES)
 
 # The full "every length x every fault offset" matrices of test_copy and
@@ -259,6 +262,7 @@ coverage: deps
 	$(Q)$(MAKE) --no-print-directory $(COV_BINS)
 	$(Q)find $(O)/cov -name '*.gcda' -delete
 	$(Q)rc=0; tests/run-suites --results $(O)/coverage/test-results --format $(FORMAT) \
+	  --timeout $(SUITE_TIMEOUT) \
 	  $(foreach b,$(COV_BINS),"$(b)") || rc=1; \
 	  tests/build/coverage-report $(O)/cov $(O)/coverage || rc=1; exit $$rc
 
@@ -355,6 +359,7 @@ help:
 	@echo '  FORMAT=human|tap  what make check prints ($(FORMAT))'
 	@echo '  FUZZ_SECONDS=N    seconds per target for make fuzz ($(FUZZ_SECONDS))'
 	@echo '  FUZZ_CHECK_SECONDS=N  seconds per target in make check ($(FUZZ_CHECK_SECONDS))'
+	@echo '  SUITE_TIMEOUT=S   a test suite running longer is killed, a failure ($(SUITE_TIMEOUT))'
 	@echo '  FUZZ_CC, COV_CC   compilers of the fuzz and coverage builds ($(FUZZ_CC), $(COV_CC))'
 	@echo '  PREFIX, DESTDIR   install location ($(PREFIX), $(DESTDIR))'
 	@echo 'Objects rebuild when CC, ARCH, CROSS_COMPILE or flags change ($$(O)/*/.flags).'
