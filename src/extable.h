@@ -25,6 +25,10 @@ struct vtlmem_extable_entry {
 	int32_t fixup;   /* resume address, relative                          */
 };
 
+/* arch/<arch>/copy.S emits each entry as three .long words, 4-aligned. */
+_Static_assert(sizeof(struct vtlmem_extable_entry) == 12, "extable entry: three 32-bit words");
+_Static_assert(_Alignof(struct vtlmem_extable_entry) == 4, "extable entries are 4-aligned");
+
 /* The table of the linked image (read-only; never written). */
 extern const struct vtlmem_extable_entry __start_vtlmem_extable[];
 extern const struct vtlmem_extable_entry __stop_vtlmem_extable[];

@@ -205,7 +205,7 @@ static void free_arrays(struct pgt *t)
 	t->dirs = NULL;
 }
 
-void pgt_fini(struct pgt *t)
+void vtlmem_pgt_fini(struct pgt *t)
 {
 	const struct vtlmem_pgt_walker w = { free_visit, NULL, VTLMEM_PGT_TABLE_POST };
 	size_t k;
@@ -251,7 +251,7 @@ static int alloc_tops(struct pgt *t)
 	return 0;
 }
 
-int pgt_init(struct pgt *t, const struct vtlmem_platform *p, uintptr_t base, uint64_t size)
+int vtlmem_pgt_init(struct pgt *t, const struct vtlmem_platform *p, uintptr_t base, uint64_t size)
 {
 	const struct vtlmem_pgt_walker w = { build_visit, NULL, VTLMEM_PGT_TABLE_PRE };
 	int ret;
@@ -273,7 +273,7 @@ int pgt_init(struct pgt *t, const struct vtlmem_platform *p, uintptr_t base, uin
 	if (!ret)
 		ret = vtlmem_pgt_walk(t, base, size, &w);
 	if (ret)
-		pgt_fini(t);
+		vtlmem_pgt_fini(t);
 	return ret;
 }
 
@@ -306,7 +306,7 @@ static uintptr_t leaf_va(const struct pgt *t, uintptr_t va, uint64_t k)
 	return (va & ~(((uintptr_t)1 << t->leaf_shift) - 1)) + (k << t->leaf_shift);
 }
 
-size_t pgt_missing(const struct pgt *t, uintptr_t va, uint64_t npages)
+size_t vtlmem_pgt_missing(const struct pgt *t, uintptr_t va, uint64_t npages)
 {
 	uint64_t k, n = leaf_count(t, va, npages);
 	size_t missing = 0;
@@ -316,7 +316,7 @@ size_t pgt_missing(const struct pgt *t, uintptr_t va, uint64_t npages)
 	return missing;
 }
 
-void pgt_spare_put(struct pgt *t, struct pgt_spare *s)
+void vtlmem_pgt_spare_put(struct pgt *t, struct pgt_spare *s)
 {
 	uint64_t *pg;
 
@@ -327,7 +327,7 @@ void pgt_spare_put(struct pgt *t, struct pgt_spare *s)
 	}
 }
 
-int pgt_spare_get(struct pgt *t, struct pgt_spare *s, size_t n)
+int vtlmem_pgt_spare_get(struct pgt *t, struct pgt_spare *s, size_t n)
 {
 	vtlmem_paddr_t pa;
 	uint64_t *pg;
@@ -337,7 +337,7 @@ int pgt_spare_get(struct pgt *t, struct pgt_spare *s, size_t n)
 	while (s->n < n) {
 		pg = table_alloc(t, &pa);
 		if (!pg) {
-			pgt_spare_put(t, s);
+			vtlmem_pgt_spare_put(t, s);
 			return -VTLMEM_ENOMEM;
 		}
 		pg[0] = (uint64_t)(uintptr_t)s->head;
@@ -353,7 +353,7 @@ static uint64_t *spare_pop(const struct pgt *t, struct pgt_spare *s, vtlmem_padd
 {
 	uint64_t *pg = s->head;
 
-	VTLMEM_BUG_ON(t->p, !pg);   /* fewer spares than pgt_missing() said */
+	VTLMEM_BUG_ON(t->p, !pg);   /* fewer spares than vtlmem_pgt_missing() said */
 	s->head = (uint64_t *)(uintptr_t)pg[0];
 	*pa = vtlmem_pa(pg[1]);
 	pg[0] = 0;
@@ -362,7 +362,7 @@ static uint64_t *spare_pop(const struct pgt *t, struct pgt_spare *s, vtlmem_padd
 	return pg;
 }
 
-void pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s)
+void vtlmem_pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s)
 {
 	uint64_t k, n = leaf_count(t, va, npages), *leaf;
 	const struct pgt_dir *d;
@@ -384,13 +384,13 @@ void pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s)
 	VTLMEM_BUG_ON(t->p, s->head != NULL);   /* more spares than were missing */
 }
 
-int pgt_populate(struct pgt *t, uintptr_t va, uint64_t npages)
+int vtlmem_pgt_populate(struct pgt *t, uintptr_t va, uint64_t npages)
 {
 	struct pgt_spare s;
-	int ret = pgt_spare_get(t, &s, pgt_missing(t, va, npages));
+	int ret = vtlmem_pgt_spare_get(t, &s, vtlmem_pgt_missing(t, va, npages));
 
 	if (!ret)
-		pgt_link(t, va, npages, &s);
+		vtlmem_pgt_link(t, va, npages, &s);
 	return ret;
 }
 
@@ -426,7 +426,7 @@ static void set_leaves(const struct pgt *t, uint64_t *pte, const vtlmem_paddr_t 
 	VTLMEM_BUG_ON(t->p, vtlmem_arch_pte_valid(bad));   /* break-before-make */
 }
 
-void pgt_set(const struct pgt *t, uintptr_t va, const vtlmem_paddr_t *pages, uint64_t n,
+void vtlmem_pgt_set(const struct pgt *t, uintptr_t va, const vtlmem_paddr_t *pages, uint64_t n,
 	     uint64_t attrs)
 {
 	uint64_t k;
@@ -453,7 +453,7 @@ static void clear_leaves(const struct pgt *t, uint64_t *pte, uint64_t k,
 	}
 }
 
-void pgt_clear(const struct pgt *t, uintptr_t va, uint64_t n,
+void vtlmem_pgt_clear(const struct pgt *t, uintptr_t va, uint64_t n,
 	       void (*each)(void *arg, vtlmem_paddr_t pa), void *arg)
 {
 	uint64_t k;
@@ -465,14 +465,14 @@ void pgt_clear(const struct pgt *t, uintptr_t va, uint64_t n,
 	vtlmem_arch_publish();
 }
 
-uint64_t pgt_leaf_entry(const struct pgt *t, uintptr_t va)
+uint64_t vtlmem_pgt_leaf_entry(const struct pgt *t, uintptr_t va)
 {
 	uint64_t *leaf = leaf_table(t, va);
 
 	return leaf ? load(&leaf[(va >> VTLMEM_PAGE_SHIFT) & IDX_MASK]) : 0;
 }
 
-void pgt_top_entry(const struct pgt *t, size_t k, unsigned *index, uint64_t *value)
+void vtlmem_pgt_top_entry(const struct pgt *t, size_t k, unsigned *index, uint64_t *value)
 {
 	*index = t->top[k].index;
 	*value = vtlmem_arch_pte_table(t->top[k].pa);
@@ -508,7 +508,7 @@ static int check_visit(struct pgt *t, const struct vtlmem_pgt_visit *v, void *ar
 	return 0;
 }
 
-int pgt_check(struct pgt *t, size_t spares, struct pgt_census *c)
+int vtlmem_pgt_check(struct pgt *t, size_t spares, struct pgt_census *c)
 {
 	struct census_arg a = { c };
 	const struct vtlmem_pgt_walker w = { check_visit, &a,

@@ -10,7 +10,7 @@
  * Structure. The window [base, base + size) is covered by:
  *   - top tables: one level (L-2) table per root (level L-1) entry the
  *     window touches; the kernel installs those root entries
- *     (pgt_top_entry) in every address space, so all of them see one window;
+ *     (vtlmem_pgt_top_entry) in every address space, so all of them see one window;
  *   - every intermediate table down to level 1 ("dirs"), created with the
  *     top tables at init, so the window never grows an upper-level table
  *     later and no root needs updating after init;
@@ -19,22 +19,22 @@
  *     table with one load, without walking or translating (the hardware
  *     entries stay the MMU's truth; the shadow is written with them);
  *   - leaf (level-0) tables, created on demand (or at init by
- *     pgt_populate) and kept until pgt_fini: an emptied leaf table is not
+ *     vtlmem_pgt_populate) and kept until vtlmem_pgt_fini: an emptied leaf table is not
  *     freed, so no paging-structure cache ever holds a pointer to a table
  *     page that went back to the kernel (freeing one would need a remote
  *     flush of its own). The cost is at most one leaf table page per 2 MiB
  *     of window ever used.
  *
  * Two-phase use by the vmap manager (under its lock):
- *   n = pgt_missing(range); pgt_spare_get(n)   fallible, changes no table
- *   pgt_link(range, spares)                     cannot fail
- *   pgt_set(range, pages)                       cannot fail
+ *   n = vtlmem_pgt_missing(range); vtlmem_pgt_spare_get(n)   fallible, changes no table
+ *   vtlmem_pgt_link(range, spares)                     cannot fail
+ *   vtlmem_pgt_set(range, pages)                       cannot fail
  * so a failed prepare leaves every table byte-identical.
  *
- * Concurrency: pgt_missing, pgt_spare_*, pgt_link, pgt_populate and
- * pgt_fini are serialised by the caller. pgt_set and pgt_clear may run
+ * Concurrency: vtlmem_pgt_missing, pgt_spare_*, vtlmem_pgt_link, vtlmem_pgt_populate and
+ * vtlmem_pgt_fini are serialised by the caller. vtlmem_pgt_set and vtlmem_pgt_clear may run
  * concurrently with them and each other on disjoint ranges whose leaf
- * tables are linked: a present table entry never changes until pgt_fini.
+ * tables are linked: a present table entry never changes until vtlmem_pgt_fini.
  * A table is linked (hardware entry and shadow) with release stores after
  * it is zeroed, and read with acquire loads, so any CPU that finds the link
  * sees an empty table, never the spare-list words it carried before.
@@ -111,40 +111,40 @@ int vtlmem_pgt_walk(struct pgt *t, uintptr_t va, uint64_t size, const struct vtl
  * page-aligned, already validated by vtlmem_arch_va_window_ok). Returns 0
  * or -VTLMEM_ENOMEM (everything freed).
  */
-int pgt_init(struct pgt *t, const struct vtlmem_platform *p, uintptr_t base, uint64_t size);
+int vtlmem_pgt_init(struct pgt *t, const struct vtlmem_platform *p, uintptr_t base, uint64_t size);
 
 /* Free every table page (leaves included) and the bookkeeping arrays. */
-void pgt_fini(struct pgt *t);
+void vtlmem_pgt_fini(struct pgt *t);
 
 /*
  * Make sure leaf tables exist for [va, va + npages pages) (inside the
  * window). Returns 0 or -VTLMEM_ENOMEM; on failure the tables already
  * linked stay (the caller is tearing down anyway).
  */
-int pgt_populate(struct pgt *t, uintptr_t va, uint64_t npages);
+int vtlmem_pgt_populate(struct pgt *t, uintptr_t va, uint64_t npages);
 
 /* Leaf tables [va, va + npages pages) still lacks. */
-size_t pgt_missing(const struct pgt *t, uintptr_t va, uint64_t npages);
+size_t vtlmem_pgt_missing(const struct pgt *t, uintptr_t va, uint64_t npages);
 
 /* Allocate n spare table pages, all or none: 0 or -VTLMEM_ENOMEM. */
-int pgt_spare_get(struct pgt *t, struct pgt_spare *s, size_t n);
+int vtlmem_pgt_spare_get(struct pgt *t, struct pgt_spare *s, size_t n);
 
 /* Give unused spares back to the platform. */
-void pgt_spare_put(struct pgt *t, struct pgt_spare *s);
+void vtlmem_pgt_spare_put(struct pgt *t, struct pgt_spare *s);
 
 /*
  * Link spare pages as the missing leaf tables of [va, va + npages pages).
- * s must hold exactly pgt_missing() pages for that range (same lock hold):
+ * s must hold exactly vtlmem_pgt_missing() pages for that range (same lock hold):
  * a shortfall or a leftover is a library bug (VTLMEM_BUG_ON).
  */
-void pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s);
+void vtlmem_pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s);
 
 /*
  * Write leaf entries for n pages from va: pages[i] with attrs (validated by
  * the caller), then publish them (vtlmem_arch_publish). Every entry must be
  * invalid before (break-before-make: a library bug otherwise).
  */
-void pgt_set(const struct pgt *t, uintptr_t va, const vtlmem_paddr_t *pages, uint64_t n,
+void vtlmem_pgt_set(const struct pgt *t, uintptr_t va, const vtlmem_paddr_t *pages, uint64_t n,
 	     uint64_t attrs);
 
 /*
@@ -152,14 +152,14 @@ void pgt_set(const struct pgt *t, uintptr_t va, const vtlmem_paddr_t *pages, uin
  * is not NULL it is called with every cleared entry's physical address,
  * right after that entry is cleared.
  */
-void pgt_clear(const struct pgt *t, uintptr_t va, uint64_t n,
+void vtlmem_pgt_clear(const struct pgt *t, uintptr_t va, uint64_t n,
 	       void (*each)(void *arg, vtlmem_paddr_t pa), void *arg);
 
 /* The leaf entry of va (0 if its leaf table does not exist). */
-uint64_t pgt_leaf_entry(const struct pgt *t, uintptr_t va);
+uint64_t vtlmem_pgt_leaf_entry(const struct pgt *t, uintptr_t va);
 
 /* Root-table entry k (< ntop): its index and the value to install. */
-void pgt_top_entry(const struct pgt *t, size_t k, unsigned *index, uint64_t *value);
+void vtlmem_pgt_top_entry(const struct pgt *t, size_t k, unsigned *index, uint64_t *value);
 
 /*
  * Tables by level and valid leaf entries, counted by one walk of the whole
@@ -178,6 +178,6 @@ struct pgt_census {
  * 0) are t->pages. Fills *c. Returns 0 or a negative number naming the
  * broken invariant. Caller serialises (the vmap lock).
  */
-int pgt_check(struct pgt *t, size_t spares, struct pgt_census *c);
+int vtlmem_pgt_check(struct pgt *t, size_t spares, struct pgt_census *c);
 
 #endif

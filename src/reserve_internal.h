@@ -58,6 +58,10 @@ struct rt_handle {
 	struct rt_handle *next_retired;
 };
 
+/* TO_NODE / TO_HANDLE cast a tree link back to its object. */
+_Static_assert(__builtin_offsetof(struct rt_node, link) == 0, "link first in rt_node");
+_Static_assert(__builtin_offsetof(struct rt_handle, link) == 0, "link first in rt_handle");
+
 union rt_obj {
 	struct rt_node node;
 	struct rt_handle handle;

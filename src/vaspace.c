@@ -101,7 +101,7 @@ static void tree_del(struct vas *v, struct vas_node *x)
 	cache_put(v, x);
 }
 
-int vas_init(struct vas *v, const struct vtlmem_platform *p, uint64_t start, uint64_t len)
+int vtlmem_vas_init(struct vas *v, const struct vtlmem_platform *p, uint64_t start, uint64_t len)
 {
 	struct vas_node *x;
 	uint64_t end;
@@ -125,7 +125,7 @@ int vas_init(struct vas *v, const struct vtlmem_platform *p, uint64_t start, uin
 	return 0;
 }
 
-void vas_fini(struct vas *v)
+void vtlmem_vas_fini(struct vas *v)
 {
 	struct vtlmem_rtree_node *rb;
 
@@ -156,7 +156,7 @@ static struct vas_node *first_fit(const struct vas *v, uint64_t len)
 	}
 }
 
-int vas_alloc(struct vas *v, uint64_t len, uint64_t *out)
+int vtlmem_vas_alloc(struct vas *v, uint64_t len, uint64_t *out)
 {
 	struct vas_node *x;
 
@@ -185,11 +185,11 @@ int vas_alloc(struct vas *v, uint64_t len, uint64_t *out)
 	return 0;
 }
 
-void vas_unalloc(struct vas *v, uint64_t start, uint64_t len)
+void vtlmem_vas_unalloc(struct vas *v, uint64_t start, uint64_t len)
 {
 	struct vas_node *x;
 	bool grew = v->grew;
-	int ret = vas_free(v, start, len);
+	int ret = vtlmem_vas_free(v, start, len);
 
 	VTLMEM_BUG_ON(v->p, ret != 0);   /* the caller's own last allocation */
 	if (grew) {
@@ -234,12 +234,12 @@ static void free_alone(struct vas *v, uint64_t start, uint64_t len)
 	tree_add(v, x, start, len);
 }
 
-int vas_free(struct vas *v, uint64_t start, uint64_t len)
+int vtlmem_vas_free(struct vas *v, uint64_t start, uint64_t len)
 {
-	return vas_free_many(v, start, len, 1);
+	return vtlmem_vas_free_many(v, start, len, 1);
 }
 
-int vas_free_many(struct vas *v, uint64_t start, uint64_t len, uint64_t count)
+int vtlmem_vas_free_many(struct vas *v, uint64_t start, uint64_t len, uint64_t count)
 {
 	struct vas_node *pred, *succ;
 	bool joinl, joinr;
@@ -271,8 +271,9 @@ int vas_free_many(struct vas *v, uint64_t start, uint64_t len, uint64_t count)
 	return 0;
 }
 
-uint64_t vas_for_each(const struct vas *v, void (*fn)(void *arg, uint64_t start, uint64_t len),
-		      void *arg)
+uint64_t vtlmem_vas_for_each(const struct vas *v,
+			     void (*fn)(void *arg, uint64_t start, uint64_t len),
+			     void *arg)
 {
 	struct vtlmem_rtree_node *rb;
 	uint64_t n = 0;
@@ -282,7 +283,7 @@ uint64_t vas_for_each(const struct vas *v, void (*fn)(void *arg, uint64_t start,
 	return n;
 }
 
-uint64_t vas_largest(const struct vas *v)
+uint64_t vtlmem_vas_largest(const struct vas *v)
 {
 	return sub_max(v->root);
 }
@@ -302,7 +303,7 @@ static uint64_t check_max(const struct vtlmem_rtree_node *rb)
 	return m == vnode(rb)->maxlen ? m : ~0ull;
 }
 
-long vas_check(const struct vas *v)
+long vtlmem_vas_check(const struct vas *v)
 {
 	const struct vtlmem_rtree_node *rb;
 	uint64_t sum = 0, prev_end = 0, n = 0;

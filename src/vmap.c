@@ -88,27 +88,27 @@ static void vm_init_fields(struct vtlmem_vmap *vm, const struct vtlmem_platform 
 static int vm_build(struct vtlmem_vmap *vm, bool prepopulate)
 {
 	uint64_t slot_pages = (vm->base + vm->size - vm->slot_base) >> VTLMEM_PAGE_SHIFT;
-	int ret = vmap_slots_init(vm);
+	int ret = vtlmem_vmap_slots_init(vm);
 
 	if (ret)
 		goto fail_slots;
-	ret = vas_init(&vm->vas, vm->p, vm->base >> VTLMEM_PAGE_SHIFT,
+	ret = vtlmem_vas_init(&vm->vas, vm->p, vm->base >> VTLMEM_PAGE_SHIFT,
 		       (vm->slot_base - vm->base) >> VTLMEM_PAGE_SHIFT);
 	if (ret)
 		goto fail_slots;
-	ret = pgt_init(&vm->pt, vm->p, vm->base, vm->size);
+	ret = vtlmem_pgt_init(&vm->pt, vm->p, vm->base, vm->size);
 	if (ret)
 		goto fail_vas;
-	ret = pgt_populate(&vm->pt, vm->slot_base, slot_pages);
+	ret = vtlmem_pgt_populate(&vm->pt, vm->slot_base, slot_pages);
 	if (!ret && prepopulate)
-		ret = pgt_populate(&vm->pt, vm->base, vm->size >> VTLMEM_PAGE_SHIFT);
+		ret = vtlmem_pgt_populate(&vm->pt, vm->base, vm->size >> VTLMEM_PAGE_SHIFT);
 	if (!ret)
 		return 0;
-	pgt_fini(&vm->pt);
+	vtlmem_pgt_fini(&vm->pt);
 fail_vas:
-	vas_fini(&vm->vas);
+	vtlmem_vas_fini(&vm->vas);
 fail_slots:
-	vmap_slots_fini(vm);
+	vtlmem_vmap_slots_fini(vm);
 	return ret;
 }
 
@@ -159,7 +159,7 @@ int vtlmem_vmap_destroy(struct vtlmem_vmap *vm)
 	if (!vm)
 		return -VTLMEM_EINVAL;
 	vm_lock(vm);
-	busy = vm->live || vm->purging || vmap_slots_busy(vm);
+	busy = vm->live || vm->purging || vtlmem_vmap_slots_busy(vm);
 	vm_unlock(vm);
 	if (busy)
 		return -VTLMEM_EBUSY;
@@ -172,9 +172,9 @@ int vtlmem_vmap_destroy(struct vtlmem_vmap *vm)
 	/* nothing live, nothing purging: a successful purge emptied the list */
 	VTLMEM_BUG_ON(p, vm->q.head || vm->q.dhead);
 	free_list(vm, vm->pool);
-	vas_fini(&vm->vas);
-	pgt_fini(&vm->pt);
-	vmap_slots_fini(vm);
+	vtlmem_vas_fini(&vm->vas);
+	vtlmem_pgt_fini(&vm->pt);
+	vtlmem_vmap_slots_fini(vm);
 	vtlmem_lock_fini(p, &vm->lock);
 	p->free(p->ctx, vm, sizeof(*vm));
 	return 0;
@@ -188,7 +188,7 @@ size_t vtlmem_vmap_top_entries(const struct vtlmem_vmap *vm, struct vtlmem_top_e
 	if (!vm)
 		return 0;
 	for (k = 0; out && k < max && k < vm->pt.ntop; k++)
-		pgt_top_entry(&vm->pt, k, &out[k].index, &out[k].value);
+		vtlmem_pgt_top_entry(&vm->pt, k, &out[k].index, &out[k].value);
 	return vm->pt.ntop;
 }
 
@@ -226,7 +226,7 @@ static int claim(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req, vtlme
 	const struct vtlmem_platform *p = vm->p;
 	struct runs rs;
 	size_t cap;
-	int ret = vmap_runs_get(p, req, &rs, &cap);
+	int ret = vtlmem_vmap_runs_get(p, req, &rs, &cap);
 
 	own->id = 0;
 	own->rec = NULL;
@@ -239,7 +239,7 @@ static int claim(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req, vtlme
 				     req->prot == VTLMEM_PROT_RW ? VTLMEM_RES_EXCLUSIVE :
 								   VTLMEM_RES_SHARED,
 				     own, NULL);
-	vmap_runs_put(p, &rs, cap);
+	vtlmem_vmap_runs_put(p, &rs, cap);
 	return ret;
 }
 
@@ -296,7 +296,7 @@ static int struct_get(struct vtlmem_vmap *vm, struct place *pl)
 	return 0;
 }
 
-void vmap_struct_put(struct vtlmem_vmap *vm, struct vtlmem_mapping *m, bool fresh)
+void vtlmem_vmap_struct_put(struct vtlmem_vmap *vm, struct vtlmem_mapping *m, bool fresh)
 {
 	if (fresh) {
 		vm->p->free(vm->p->ctx, m, sizeof(*m));
@@ -311,14 +311,14 @@ void vmap_struct_put(struct vtlmem_vmap *vm, struct vtlmem_mapping *m, bool fres
 /* VA for npages + guard; on -ENOSPC purge once (dropping the lock) and retry. */
 static int va_get(struct vtlmem_vmap *vm, uint64_t npages, uint64_t *vpage)
 {
-	int ret = vas_alloc(&vm->vas, npages + 1, vpage);
+	int ret = vtlmem_vas_alloc(&vm->vas, npages + 1, vpage);
 
 	if (ret != -VTLMEM_ENOSPC || vm->purging || (!vm->q.head && !vm->q.dhead))
 		return ret;
 	vm_unlock(vm);
 	vtlmem_vmap_purge(vm);
 	vm_lock(vm);
-	return vas_alloc(&vm->vas, npages + 1, vpage);
+	return vtlmem_vas_alloc(&vm->vas, npages + 1, vpage);
 }
 
 /*
@@ -338,13 +338,13 @@ static int place_locked(struct vtlmem_vmap *vm, uint64_t npages, struct place *p
 		goto fail_struct;
 	va = (uintptr_t)pl->vpage << VTLMEM_PAGE_SHIFT;
 	pl->spare.head = NULL;
-	pl->spare.n = pgt_missing(&vm->pt, va, npages);
-	ret = pl->spare.n ? pgt_spare_get(&vm->pt, &pl->spare, pl->spare.n) : 0;
+	pl->spare.n = vtlmem_pgt_missing(&vm->pt, va, npages);
+	ret = pl->spare.n ? vtlmem_pgt_spare_get(&vm->pt, &pl->spare, pl->spare.n) : 0;
 	if (!ret)
 		return 0;
-	vas_unalloc(&vm->vas, pl->vpage, npages + 1);   /* exact undo, cannot fail */
+	vtlmem_vas_unalloc(&vm->vas, pl->vpage, npages + 1);   /* exact undo, cannot fail */
 fail_struct:
-	vmap_struct_put(vm, pl->m, pl->fresh);
+	vtlmem_vmap_struct_put(vm, pl->m, pl->fresh);
 	return ret;
 }
 
@@ -356,7 +356,7 @@ static void commit_locked(struct vtlmem_vmap *vm, const struct vtlmem_map_req *r
 
 	m->va = (uintptr_t)pl->vpage << VTLMEM_PAGE_SHIFT;
 	if (pl->spare.n)
-		pgt_link(&vm->pt, m->va, req->npages, &pl->spare);
+		vtlmem_pgt_link(&vm->pt, m->va, req->npages, &pl->spare);
 	m->npages = req->npages;
 	m->resv = own;
 	m->flags = req->flags;
@@ -412,7 +412,7 @@ int vtlmem_vmap_map(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req,
 	}
 	commit_locked(vm, req, &pl, own);
 	vm_unlock(vm);
-	pgt_set(&vm->pt, pl.m->va, req->pages, req->npages, attrs);
+	vtlmem_pgt_set(&vm->pt, pl.m->va, req->pages, req->npages, attrs);
 	*out = pl.m;
 	*va = vtlmem_va(pl.m->va);
 	return 0;

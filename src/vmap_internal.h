@@ -84,6 +84,9 @@ struct slot_cpu {
 	};
 };
 
+/* One cache line per CPU: no false sharing between slot stacks. */
+_Static_assert(sizeof(struct slot_cpu) == 64, "slot_cpu is one 64-byte line");
+
 struct vmap_counters {
 	uint64_t maps, unmaps, flush_pages, flush_all;
 	uint64_t shootdowns, failures, mapped;
@@ -178,16 +181,16 @@ static inline void unclaim(struct vtlmem_vmap *vm, vtlmem_resv_t own)
  * vmap.c: give a mapping struct back to the pool, or to the platform if
  * fresh (it never was handed out). Lock held.
  */
-void vmap_struct_put(struct vtlmem_vmap *vm, struct vtlmem_mapping *m, bool fresh);
+void vtlmem_vmap_struct_put(struct vtlmem_vmap *vm, struct vtlmem_mapping *m, bool fresh);
 
 /* vmap_pages.c: a map request's pages as sorted, disjoint, maximal runs. */
-int vmap_runs_get(const struct vtlmem_platform *p, const struct vtlmem_map_req *req,
+int vtlmem_vmap_runs_get(const struct vtlmem_platform *p, const struct vtlmem_map_req *req,
 		  struct runs *rs, size_t *cap);
-void vmap_runs_put(const struct vtlmem_platform *p, struct runs *rs, size_t cap);
+void vtlmem_vmap_runs_put(const struct vtlmem_platform *p, struct runs *rs, size_t cap);
 
 /* vmap_slot.c: the per-CPU slot stacks (create/destroy, no lock). */
-int vmap_slots_init(struct vtlmem_vmap *vm);
-void vmap_slots_fini(struct vtlmem_vmap *vm);
-bool vmap_slots_busy(const struct vtlmem_vmap *vm);
+int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm);
+void vtlmem_vmap_slots_fini(struct vtlmem_vmap *vm);
+bool vtlmem_vmap_slots_busy(const struct vtlmem_vmap *vm);
 
 #endif

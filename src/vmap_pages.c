@@ -145,7 +145,7 @@ static int merge_runs(struct vtlmem_range *r, size_t *n)
 	return 0;
 }
 
-void vmap_runs_put(const struct vtlmem_platform *p, struct runs *rs, size_t cap)
+void vtlmem_vmap_runs_put(const struct vtlmem_platform *p, struct runs *rs, size_t cap)
 {
 	if (rs->r != rs->stack)
 		p->free(p->ctx, rs->r, cap * sizeof(*rs->r));
@@ -154,9 +154,9 @@ void vmap_runs_put(const struct vtlmem_platform *p, struct runs *rs, size_t cap)
 /*
  * The request's pages as sorted, disjoint, maximal physical runs in
  * rs->r[0..rs->n). Requests of more than RUNS_STACK runs borrow an array
- * from the bookkeeping allocator (-ENOMEM), released by vmap_runs_put(cap).
+ * from the bookkeeping allocator (-ENOMEM), released by vtlmem_vmap_runs_put(cap).
  */
-int vmap_runs_get(const struct vtlmem_platform *p, const struct vtlmem_map_req *req,
+int vtlmem_vmap_runs_get(const struct vtlmem_platform *p, const struct vtlmem_map_req *req,
 		  struct runs *rs, size_t *cap)
 {
 	int ret = scan_pages(p, req->pages, req->npages, rs, &rs->n);
@@ -176,6 +176,6 @@ int vmap_runs_get(const struct vtlmem_platform *p, const struct vtlmem_map_req *
 	sort_runs(rs->r, rs->n);
 	ret = merge_runs(rs->r, &rs->n);
 	if (ret)
-		vmap_runs_put(p, rs, *cap);
+		vtlmem_vmap_runs_put(p, rs, *cap);
 	return ret;
 }

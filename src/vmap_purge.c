@@ -55,7 +55,7 @@ int vtlmem_vmap_unmap(struct vtlmem_vmap *vm, struct vtlmem_mapping *m)
 					 __ATOMIC_ACQUIRE))
 		return -VTLMEM_EINVAL;
 
-	pgt_clear(&vm->pt, m->va, m->npages,
+	vtlmem_pgt_clear(&vm->pt, m->va, m->npages,
 		  (m->flags & VTLMEM_MAP_PROTECT) ? unprotect_one : NULL, (void *)vm->p);
 	vtlmem_tlb_local(vm->p, m->va, m->npages, &tc);
 
@@ -140,11 +140,11 @@ static void run_free(struct vtlmem_vmap *vm, struct va_run *r)
 	int ret;
 
 	r->tail->next = NULL;
-	ret = vas_free_many(&vm->vas, r->start, r->len, r->count);
+	ret = vtlmem_vas_free_many(&vm->vas, r->start, r->len, r->count);
 	VTLMEM_BUG_ON(vm->p, ret != 0);   /* the run is VA this manager allocated */
 	for (m = r->head; m; m = next) {
 		next = m->next;
-		vmap_struct_put(vm, m, false);
+		vtlmem_vmap_struct_put(vm, m, false);
 	}
 }
 

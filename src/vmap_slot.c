@@ -9,7 +9,7 @@
 #include "reserve_held.h"
 #include "vmap_internal.h"
 
-int vmap_slots_init(struct vtlmem_vmap *vm)
+int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm)
 {
 	const struct vtlmem_platform *p = vm->p;
 	unsigned c;
@@ -31,7 +31,7 @@ int vmap_slots_init(struct vtlmem_vmap *vm)
 	return 0;
 }
 
-void vmap_slots_fini(struct vtlmem_vmap *vm)
+void vtlmem_vmap_slots_fini(struct vtlmem_vmap *vm)
 {
 	const struct vtlmem_platform *p = vm->p;
 
@@ -41,7 +41,7 @@ void vmap_slots_fini(struct vtlmem_vmap *vm)
 		p->free(p->ctx, vm->ents, (size_t)vm->ncpus * vm->spc * sizeof(*vm->ents));
 }
 
-bool vmap_slots_busy(const struct vtlmem_vmap *vm)
+bool vtlmem_vmap_slots_busy(const struct vtlmem_vmap *vm)
 {
 	unsigned c;
 
@@ -98,7 +98,7 @@ static void slot_push(struct vtlmem_vmap *vm, unsigned cpu, const vtlmem_paddr_t
 	e->gen = ++c->s.gen;
 	c->s.top += n;
 	s->va = vtlmem_va(slot_va(vm, cpu, e->first));
-	pgt_set(&vm->pt, vtlmem_va_val(s->va), pages, n, attrs);
+	vtlmem_pgt_set(&vm->pt, vtlmem_va_val(s->va), pages, n, attrs);
 	s->cpu = cpu;
 	s->first = e->first;
 	s->npages = e->n;
@@ -153,7 +153,7 @@ int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s)
 	if (e->first != s->first || e->n != s->npages || e->gen != s->gen ||
 	    vtlmem_va_val(s->va) != slot_va(vm, cpu, e->first))
 		return -VTLMEM_EDEADLK;
-	pgt_clear(&vm->pt, vtlmem_va_val(s->va), e->n, NULL, NULL);
+	vtlmem_pgt_clear(&vm->pt, vtlmem_va_val(s->va), e->n, NULL, NULL);
 	vtlmem_tlb_slot(vm->p, vtlmem_va_val(s->va), e->n, &tc);
 	c->s.top -= e->n;
 	c->s.depth--;

@@ -90,11 +90,11 @@ void vtlmem_vmap_dump(struct vtlmem_vmap *vm, void (*puts)(void *arg, const char
 	vm_lock(vm);
 	l.free_pages = vm->vas.free_pages;
 	l.free_ranges = vm->vas.nfree;
-	l.largest = vas_largest(&vm->vas);
+	l.largest = vtlmem_vas_largest(&vm->vas);
 	l.pool = vm->npool;
 	for (l.qmaps = 0, m = vm->q.head; m; m = m->next)
 		l.qmaps++;
-	pgt_check(&vm->pt, 0, &l.tables);   /* a census: counts even if inconsistent */
+	vtlmem_pgt_check(&vm->pt, 0, &l.tables);   /* a census: counts even if inconsistent */
 	vm_unlock(vm);
 	vtlmem_vmap_get_stats(vm, &st);
 	dump_window(vm, puts, arg);
@@ -148,7 +148,7 @@ static void free_range_clear(void *arg, uint64_t start, uint64_t len)
 	uint64_t i;
 
 	for (i = 0; i < len; i++)
-		if (pgt_leaf_entry(cc->pt, (uintptr_t)(start + i) << VTLMEM_PAGE_SHIFT))
+		if (vtlmem_pgt_leaf_entry(cc->pt, (uintptr_t)(start + i) << VTLMEM_PAGE_SHIFT))
 			cc->ok = false;
 }
 
@@ -167,7 +167,7 @@ static int check_quarantine(const struct vtlmem_vmap *vm, struct clear_check *cc
 }
 
 /*
- * The tables against their bookkeeping (pgt_check), and the valid leaf
+ * The tables against their bookkeeping (vtlmem_pgt_check), and the valid leaf
  * entries: exactly the mapped window pages plus the slot pages in use
  * (callers run it with no map, unmap or slot call in flight).
  */
@@ -177,7 +177,7 @@ static int check_tables(struct vtlmem_vmap *vm)
 	uint64_t slots = 0;
 	unsigned cpu;
 
-	if (pgt_check(&vm->pt, 0, &c))
+	if (vtlmem_pgt_check(&vm->pt, 0, &c))
 		return -6;
 	for (cpu = 0; cpu < vm->ncpus; cpu++)
 		slots += vm->cpus[cpu].s.top;
@@ -190,9 +190,9 @@ int vtlmem_vmap_selfcheck(struct vtlmem_vmap *vm)
 	int ret = 0;
 
 	vm_lock(vm);
-	if (vas_check(&vm->vas) < 0)
+	if (vtlmem_vas_check(&vm->vas) < 0)
 		ret = -1;
-	vas_for_each(&vm->vas, free_range_clear, &cc);
+	vtlmem_vas_for_each(&vm->vas, free_range_clear, &cc);
 	if (!ret && !cc.ok)
 		ret = -2;
 	if (!ret)

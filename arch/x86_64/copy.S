@@ -51,8 +51,9 @@
  * code). No stack use, no SIMD/x87 state (kernel code may not touch it).
  */
 
-/* Must equal -VTLMEM_EFAULT (include/vtlmem/types.h); test_access checks. */
-#define RET_EFAULT	(-14)
+#include <vtlmem/types.h>
+
+#define RET_EFAULT	(-VTLMEM_EFAULT)
 
 /*
  * Copies and fills of at most SMALL_MAX bytes use register moves (no loop

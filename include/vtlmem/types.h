@@ -10,6 +10,30 @@
 #ifndef VTLMEM_TYPES_H
 #define VTLMEM_TYPES_H
 
+/*
+ * Error codes. Every call returns 0 on success or the negation of one of
+ * these (Linux errno values, so a kernel can pass them through unchanged).
+ * Each call's contract comment lists exactly which ones it can return.
+ * Plain integers, so assembly (arch/x86_64/copy.S) includes them too.
+ */
+#define VTLMEM_EPERM      1   /* secure-kernel owned, denied, or no ownership op   */
+#define VTLMEM_ENOENT     2   /* handle is not live (released twice, never valid)  */
+#define VTLMEM_EIO        5   /* remote TLB shootdown failed; VA stays quarantined */
+#define VTLMEM_E2BIG      7   /* VTL0-supplied count exceeds the caller's bound    */
+#define VTLMEM_ENOMEM     12  /* bookkeeping or page-table page allocation failed  */
+#define VTLMEM_EACCES     13  /* write through a read-only handle                  */
+#define VTLMEM_EFAULT     14  /* fault while copying; a byte count says how far    */
+#define VTLMEM_EBUSY      16  /* range reserved by another accessor                */
+#define VTLMEM_EINVAL     22  /* bad argument: unaligned, zero, duplicate page     */
+#define VTLMEM_ENOSPC     28  /* VA window exhausted                               */
+#define VTLMEM_ERANGE     34  /* beyond physical-address width / index out of range */
+#define VTLMEM_EDEADLK    35  /* per-CPU slot misuse (wrong order, not released)   */
+#define VTLMEM_ENOSYS     38  /* required platform op missing                      */
+#define VTLMEM_ELOOP      40  /* cycle in a VTL0 linked structure                  */
+#define VTLMEM_EOVERFLOW  75  /* pa + len or count * size wraps                    */
+
+#ifndef __ASSEMBLY__
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,29 +54,10 @@ static inline uintptr_t vtlmem_va_val(vtlmem_vaddr_t va) { return va.va; }
 #define VTLMEM_PAGE_SIZE  ((uint64_t)1 << VTLMEM_PAGE_SHIFT)
 #define VTLMEM_PAGE_MASK  (VTLMEM_PAGE_SIZE - 1)
 
+_Static_assert(VTLMEM_PAGE_SIZE == 4096, "the library works in 4 KiB pages");
+
 /* Default physical-address width when the platform does not give one. */
 #define VTLMEM_DEFAULT_PA_BITS 52u
-
-/*
- * Error codes. Every call returns 0 on success or the negation of one of
- * these (Linux errno values, so a kernel can pass them through unchanged).
- * Each call's contract comment lists exactly which ones it can return.
- */
-#define VTLMEM_EPERM      1   /* secure-kernel owned, denied, or no ownership op   */
-#define VTLMEM_ENOENT     2   /* handle is not live (released twice, never valid)  */
-#define VTLMEM_EIO        5   /* remote TLB shootdown failed; VA stays quarantined */
-#define VTLMEM_E2BIG      7   /* VTL0-supplied count exceeds the caller's bound    */
-#define VTLMEM_ENOMEM     12  /* bookkeeping or page-table page allocation failed  */
-#define VTLMEM_EACCES     13  /* write through a read-only handle                  */
-#define VTLMEM_EFAULT     14  /* fault while copying; a byte count says how far    */
-#define VTLMEM_EBUSY      16  /* range reserved by another accessor                */
-#define VTLMEM_EINVAL     22  /* bad argument: unaligned, zero, duplicate page     */
-#define VTLMEM_ENOSPC     28  /* VA window exhausted                               */
-#define VTLMEM_ERANGE     34  /* beyond physical-address width / index out of range */
-#define VTLMEM_EDEADLK    35  /* per-CPU slot misuse (wrong order, not released)   */
-#define VTLMEM_ENOSYS     38  /* required platform op missing                      */
-#define VTLMEM_ELOOP      40  /* cycle in a VTL0 linked structure                  */
-#define VTLMEM_EOVERFLOW  75  /* pa + len or count * size wraps                    */
 
 /* Cache policy of a mapping (x86_64: PAT index chosen by arch code). */
 enum vtlmem_cache {
@@ -72,5 +77,7 @@ struct vtlmem_range {
 	vtlmem_paddr_t pa;
 	uint64_t len;
 };
+
+#endif /* !__ASSEMBLY__ */
 
 #endif /* VTLMEM_TYPES_H */

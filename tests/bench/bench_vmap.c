@@ -26,8 +26,8 @@
  *        valgrind --tool=callgrind --toggle-collect=measured_loop \
  *                 build/bench/bin/bench_vmap phase N
  *                                instructions per page = Ir / (iters * pages)
- *                                as printed; --toggle-collect=pgt_set
- *                                --toggle-collect=pgt_clear (instead of
+ *                                as printed; --toggle-collect=vtlmem_pgt_set
+ *                                --toggle-collect=vtlmem_pgt_clear (instead of
  *                                measured_loop) counts the PTE work alone,
  *                                warm-up included: use the second divisor.
  * Never fails on timing.

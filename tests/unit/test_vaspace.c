@@ -34,7 +34,7 @@ static struct ranges *snap(const struct vas *v)
 	struct ranges *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	vas_for_each(v, collect, r);
+	vtlmem_vas_for_each(v, collect, r);
 	return r;
 }
 
@@ -73,12 +73,12 @@ static void init_makes_one_free_range_of_the_whole_arena(void **state)
 	struct hostplat *hp = *state;
 	struct vas v;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 100, 1000), 0);
-	assert_int_equal(vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 100, 1000), 0);
+	assert_int_equal(vtlmem_vas_check(&v), 1);
 	assert_int_equal(v.free_pages, 1000);
-	assert_int_equal(vas_largest(&v), 1000);
+	assert_int_equal(vtlmem_vas_largest(&v), 1000);
 	assert_int_equal(hp->alloc_live, 1);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 	assert_int_equal(hp->alloc_live, 0);
 }
 
@@ -87,12 +87,12 @@ static void init_rejects_empty_and_wrapping_arenas_and_reports_enomem(void **sta
 	struct hostplat *hp = *state;
 	struct vas v;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 0), -VTLMEM_EINVAL);
-	assert_int_equal(vas_init(&v, &hp->ops, UINT64_MAX, 2), -VTLMEM_EINVAL);
-	assert_int_equal(vas_init(&v, &hp->ops, UINT64_MAX - 1, 1), 0);
-	vas_fini(&v);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 0), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, UINT64_MAX, 2), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, UINT64_MAX - 1, 1), 0);
+	vtlmem_vas_fini(&v);
 	hp->fail_alloc_at = 1;
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 10), -VTLMEM_ENOMEM);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 10), -VTLMEM_ENOMEM);
 	assert_int_equal(hp->alloc_live, 0);
 }
 
@@ -102,24 +102,24 @@ static void alloc_is_lowest_address_first_fit(void **state)
 	struct vas v;
 	uint64_t a, b, c, d, e;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 100), 0);
-	assert_int_equal(vas_alloc(&v, 10, &a), 0);
-	assert_int_equal(vas_alloc(&v, 5, &b), 0);
-	assert_int_equal(vas_alloc(&v, 20, &c), 0);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 100), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &a), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 5, &b), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 20, &c), 0);
 	assert_int_equal(a, 0);
 	assert_int_equal(b, 10);
 	assert_int_equal(c, 15);
 	/* holes: [0,10) and [15,35) free; [35,100) free */
-	assert_int_equal(vas_free(&v, 0, 10), 0);
-	assert_int_equal(vas_free(&v, 15, 20), 0);
-	assert_int_equal(vas_check(&v), 2);   /* [0,10) and [15,100) */
-	assert_int_equal(vas_alloc(&v, 11, &d), 0);
+	assert_int_equal(vtlmem_vas_free(&v, 0, 10), 0);
+	assert_int_equal(vtlmem_vas_free(&v, 15, 20), 0);
+	assert_int_equal(vtlmem_vas_check(&v), 2);   /* [0,10) and [15,100) */
+	assert_int_equal(vtlmem_vas_alloc(&v, 11, &d), 0);
 	assert_int_equal(d, 15);              /* [0,10) too small */
-	assert_int_equal(vas_alloc(&v, 10, &e), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &e), 0);
 	assert_int_equal(e, 0);               /* exact fit of the lowest hole */
-	assert_int_equal(vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_check(&v), 1);
 	assert_int_equal(v.free_pages, 100 - 10 - 11 - 5);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 }
 
 static void alloc_rejects_zero_and_reports_enospc_without_change(void **state)
@@ -129,22 +129,22 @@ static void alloc_rejects_zero_and_reports_enospc_without_change(void **state)
 	struct ranges *before, *after;
 	uint64_t a = 77;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 64), 0);
-	assert_int_equal(vas_alloc(&v, 0, &a), -VTLMEM_EINVAL);
-	assert_int_equal(vas_alloc(&v, 30, &a), 0);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 64), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 0, &a), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vas_alloc(&v, 30, &a), 0);
 	before = snap(&v);
-	assert_int_equal(vas_alloc(&v, 35, &a), -VTLMEM_ENOSPC);
+	assert_int_equal(vtlmem_vas_alloc(&v, 35, &a), -VTLMEM_ENOSPC);
 	assert_int_equal(a, 0);
 	after = snap(&v);
 	assert_same(before, after);
-	assert_int_equal(vas_alloc(&v, 34, &a), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 34, &a), 0);
 	assert_int_equal(a, 30);
-	assert_int_equal(vas_alloc(&v, 1, &a), -VTLMEM_ENOSPC);
-	assert_int_equal(vas_check(&v), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 1, &a), -VTLMEM_ENOSPC);
+	assert_int_equal(vtlmem_vas_check(&v), 0);
 	assert_int_equal(v.free_pages, 0);
 	free(before);
 	free(after);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 }
 
 static void free_coalesces_left_right_both_and_alone(void **state)
@@ -153,25 +153,25 @@ static void free_coalesces_left_right_both_and_alone(void **state)
 	struct vas v;
 	uint64_t a[5], i;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 50), 0);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 50), 0);
 	for (i = 0; i < 5; i++)
-		assert_int_equal(vas_alloc(&v, 10, &a[i]), 0);
-	assert_int_equal(vas_check(&v), 0);
-	assert_int_equal(vas_free(&v, a[1], 10), 0);   /* alone */
-	assert_int_equal(vas_check(&v), 1);
-	assert_int_equal(vas_free(&v, a[3], 10), 0);   /* alone */
-	assert_int_equal(vas_check(&v), 2);
-	assert_int_equal(vas_free(&v, a[2], 10), 0);   /* both: [10,40) */
-	assert_int_equal(vas_check(&v), 1);
-	assert_int_equal(vas_largest(&v), 30);
-	assert_int_equal(vas_free(&v, a[0], 10), 0);   /* right neighbour */
-	assert_int_equal(vas_check(&v), 1);
-	assert_int_equal(vas_free(&v, a[4], 10), 0);   /* left neighbour */
-	assert_int_equal(vas_check(&v), 1);
-	assert_int_equal(vas_largest(&v), 50);
+		assert_int_equal(vtlmem_vas_alloc(&v, 10, &a[i]), 0);
+	assert_int_equal(vtlmem_vas_check(&v), 0);
+	assert_int_equal(vtlmem_vas_free(&v, a[1], 10), 0);   /* alone */
+	assert_int_equal(vtlmem_vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_free(&v, a[3], 10), 0);   /* alone */
+	assert_int_equal(vtlmem_vas_check(&v), 2);
+	assert_int_equal(vtlmem_vas_free(&v, a[2], 10), 0);   /* both: [10,40) */
+	assert_int_equal(vtlmem_vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_largest(&v), 30);
+	assert_int_equal(vtlmem_vas_free(&v, a[0], 10), 0);   /* right neighbour */
+	assert_int_equal(vtlmem_vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_free(&v, a[4], 10), 0);   /* left neighbour */
+	assert_int_equal(vtlmem_vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_largest(&v), 50);
 	assert_int_equal(v.free_pages, 50);
 	assert_int_equal(v.nalloc, 0);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 }
 
 static void free_rejects_ranges_outside_or_overlapping_free_space(void **state)
@@ -181,27 +181,27 @@ static void free_rejects_ranges_outside_or_overlapping_free_space(void **state)
 	struct ranges *before, *after;
 	uint64_t a, b;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 10, 40), 0);
-	assert_int_equal(vas_alloc(&v, 10, &a), 0);
-	assert_int_equal(vas_alloc(&v, 10, &b), 0);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 10, 40), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &a), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &b), 0);
 	before = snap(&v);
-	assert_int_equal(vas_free(&v, a, 0), -VTLMEM_EINVAL);
-	assert_int_equal(vas_free(&v, 9, 1), -VTLMEM_EINVAL);          /* below arena */
-	assert_int_equal(vas_free(&v, 45, 6), -VTLMEM_EINVAL);         /* past the end */
-	assert_int_equal(vas_free(&v, UINT64_MAX, 2), -VTLMEM_EINVAL); /* wraps */
-	assert_int_equal(vas_free(&v, b, 11), -VTLMEM_EINVAL);         /* into free tail */
-	assert_int_equal(vas_free(&v, 29, 2), -VTLMEM_EINVAL);
-	assert_int_equal(vas_free(&v, a, 10), 0);
-	assert_int_equal(vas_free(&v, a, 10), -VTLMEM_EINVAL);         /* double free */
-	assert_int_equal(vas_free(&v, a + 5, 1), -VTLMEM_EINVAL);      /* inside free */
-	assert_int_equal(vas_free(&v, b - 1, 2), -VTLMEM_EINVAL);      /* straddles */
-	assert_int_equal(vas_alloc(&v, 10, &a), 0);
+	assert_int_equal(vtlmem_vas_free(&v, a, 0), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vas_free(&v, 9, 1), -VTLMEM_EINVAL);          /* below arena */
+	assert_int_equal(vtlmem_vas_free(&v, 45, 6), -VTLMEM_EINVAL);         /* past the end */
+	assert_int_equal(vtlmem_vas_free(&v, UINT64_MAX, 2), -VTLMEM_EINVAL); /* wraps */
+	assert_int_equal(vtlmem_vas_free(&v, b, 11), -VTLMEM_EINVAL);         /* into free tail */
+	assert_int_equal(vtlmem_vas_free(&v, 29, 2), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vas_free(&v, a, 10), 0);
+	assert_int_equal(vtlmem_vas_free(&v, a, 10), -VTLMEM_EINVAL);         /* double free */
+	assert_int_equal(vtlmem_vas_free(&v, a + 5, 1), -VTLMEM_EINVAL);      /* inside free */
+	assert_int_equal(vtlmem_vas_free(&v, b - 1, 2), -VTLMEM_EINVAL);      /* straddles */
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &a), 0);
 	after = snap(&v);
 	assert_same(before, after);
-	assert_int_equal(vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_check(&v), 1);
 	free(before);
 	free(after);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 }
 
 /*
@@ -218,41 +218,41 @@ static void free_never_allocates_and_alloc_takes_the_spare_node(void **state)
 	uint64_t a, b, c, x;
 	long live;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 40), 0);
-	assert_int_equal(vas_alloc(&v, 10, &a), 0);
-	assert_int_equal(vas_alloc(&v, 10, &b), 0);
-	assert_int_equal(vas_alloc(&v, 10, &c), 0);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 40), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &a), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &b), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &c), 0);
 	/* 1 free range + spares >= 3 live allocations + 1 */
 	assert_int_equal(v.nfree + v.ncache, 4);
 	live = hp->alloc_live;
 	hp->fail_alloc_at = 1;
-	assert_int_equal(vas_free(&v, a, 10), 0);     /* alone: [0,10) */
-	assert_int_equal(vas_free(&v, c, 10), 0);     /* joins [30,40) */
-	assert_int_equal(vas_free(&v, b, 10), 0);     /* joins both */
+	assert_int_equal(vtlmem_vas_free(&v, a, 10), 0);     /* alone: [0,10) */
+	assert_int_equal(vtlmem_vas_free(&v, c, 10), 0);     /* joins [30,40) */
+	assert_int_equal(vtlmem_vas_free(&v, b, 10), 0);     /* joins both */
 	assert_int_equal(hp->fail_alloc_at, 1);       /* the allocator was never asked */
 	assert_int_equal(hp->alloc_live, live);
-	assert_int_equal(vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_check(&v), 1);
 	/* three allocations again; the fourth cannot get its spare node */
 	hp->fail_alloc_at = 0;
-	assert_int_equal(vas_alloc(&v, 10, &a), 0);
-	assert_int_equal(vas_alloc(&v, 10, &b), 0);
-	assert_int_equal(vas_alloc(&v, 10, &c), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &a), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &b), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &c), 0);
 	before = snap(&v);
 	live = hp->alloc_live;
 	hp->fail_alloc_at = 1;
-	assert_int_equal(vas_alloc(&v, 5, &x), -VTLMEM_ENOMEM);
+	assert_int_equal(vtlmem_vas_alloc(&v, 5, &x), -VTLMEM_ENOMEM);
 	hp->fail_alloc_at = 0;
 	after = snap(&v);
 	assert_same(before, after);
 	assert_int_equal(v.nalloc, 3);
 	assert_int_equal(hp->alloc_live, live);
-	assert_int_equal(vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_check(&v), 1);
 	free(before);
 	free(after);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 }
 
-/* vas_unalloc() of an allocation that took a spare node gives it back. */
+/* vtlmem_vas_unalloc() of an allocation that took a spare node gives it back. */
 static void unalloc_gives_back_the_spare_node_it_took(void **state)
 {
 	struct hostplat *hp = *state;
@@ -262,23 +262,23 @@ static void unalloc_gives_back_the_spare_node_it_took(void **state)
 	uint32_t ncache;
 	long live;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 40), 0);
-	assert_int_equal(vas_alloc(&v, 10, &a), 0);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 40), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &a), 0);
 	before = snap(&v);
 	ncache = v.ncache;
 	live = hp->alloc_live;
-	assert_int_equal(vas_alloc(&v, 10, &x), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &x), 0);
 	assert_true(v.grew);
 	assert_int_equal(hp->alloc_live, live + 1);
-	vas_unalloc(&v, x, 10);
+	vtlmem_vas_unalloc(&v, x, 10);
 	after = snap(&v);
 	assert_same(before, after);
 	assert_int_equal(v.ncache, ncache);
 	assert_int_equal(hp->alloc_live, live);
-	assert_int_equal(vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_check(&v), 1);
 	free(before);
 	free(after);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 }
 
 static void free_of_the_last_alloc_restores_the_exact_state(void **state)
@@ -290,16 +290,16 @@ static void free_of_the_last_alloc_restores_the_exact_state(void **state)
 	uint32_t ncache;
 	long live;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 40), 0);
-	assert_int_equal(vas_alloc(&v, 10, &a), 0);
-	assert_int_equal(vas_alloc(&v, 5, &b), 0);
-	assert_int_equal(vas_free(&v, a, 10), 0);     /* free: [0,10) [15,40) */
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 40), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &a), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 5, &b), 0);
+	assert_int_equal(vtlmem_vas_free(&v, a, 10), 0);     /* free: [0,10) [15,40) */
 	/* shrinking case */
 	before = snap(&v);
 	ncache = v.ncache;
 	live = hp->alloc_live;
-	assert_int_equal(vas_alloc(&v, 3, &x), 0);
-	vas_unalloc(&v, x, 3);
+	assert_int_equal(vtlmem_vas_alloc(&v, 3, &x), 0);
+	vtlmem_vas_unalloc(&v, x, 3);
 	after = snap(&v);
 	assert_same(before, after);
 	assert_int_equal(v.ncache, ncache);
@@ -307,18 +307,18 @@ static void free_of_the_last_alloc_restores_the_exact_state(void **state)
 	free(after);
 	/* exact-fit case, with the platform allocator failing throughout */
 	hp->fail_alloc_at = 1;
-	assert_int_equal(vas_alloc(&v, 10, &x), 0);
+	assert_int_equal(vtlmem_vas_alloc(&v, 10, &x), 0);
 	assert_int_equal(x, 0);
-	vas_unalloc(&v, x, 10);
+	vtlmem_vas_unalloc(&v, x, 10);
 	hp->fail_alloc_at = 0;
 	after = snap(&v);
 	assert_same(before, after);
 	assert_int_equal(v.ncache, ncache);
 	assert_int_equal(hp->alloc_live, live);
-	assert_int_equal(vas_check(&v), 2);
+	assert_int_equal(vtlmem_vas_check(&v), 2);
 	free(before);
 	free(after);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 }
 
 /*
@@ -332,23 +332,23 @@ static void spare_nodes_are_bounded_by_the_cache_limit(void **state)
 	struct vas v;
 	uint64_t a[400], i;
 
-	assert_int_equal(vas_init(&v, &hp->ops, 0, 800), 0);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, 0, 800), 0);
 	for (i = 0; i < 400; i++)
-		assert_int_equal(vas_alloc(&v, 2, &a[i]), 0);
+		assert_int_equal(vtlmem_vas_alloc(&v, 2, &a[i]), 0);
 	assert_int_equal(v.nfree + v.ncache, 401);
 	assert_int_equal(hp->alloc_live, 401);
 	for (i = 0; i < 400; i += 2)       /* 200 separate holes */
-		assert_int_equal(vas_free(&v, a[i], 2), 0);
-	assert_int_equal(vas_check(&v), 200);
+		assert_int_equal(vtlmem_vas_free(&v, a[i], 2), 0);
+	assert_int_equal(vtlmem_vas_check(&v), 200);
 	/* trimmed to nalloc + 1 until 64 spares are left, then each hole used one */
 	assert_int_equal(v.nfree + v.ncache, 233);
 	assert_true(v.nfree + v.ncache >= v.nalloc + 1);
 	for (i = 1; i < 400; i += 2)       /* every free joins two holes */
-		assert_int_equal(vas_free(&v, a[i], 2), 0);
-	assert_int_equal(vas_check(&v), 1);
+		assert_int_equal(vtlmem_vas_free(&v, a[i], 2), 0);
+	assert_int_equal(vtlmem_vas_check(&v), 1);
 	assert_true(v.ncache <= VAS_CACHE_MAX);
 	assert_int_equal(hp->alloc_live, (long)(v.nfree + v.ncache));
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 }
 
 /* Reference model: a bitmap of allocated pages and a linear first fit. */
@@ -414,7 +414,7 @@ static bool same_as_model(const struct vas *v, const struct model *m)
 	struct cmp_ctx c = { m, v->start, 0, true };
 	uint64_t i;
 
-	vas_for_each(v, cmp_range, &c);
+	vtlmem_vas_for_each(v, cmp_range, &c);
 	for (i = c.next; i < m->npages; i++)
 		if (!m->used[i])
 			c.ok = false;
@@ -445,12 +445,12 @@ static void random_alloc_free_matches_a_first_fit_bitmap_model(void **state)
 
 	m.npages = 4096;
 	m.used = calloc(m.npages, 1);
-	assert_int_equal(vas_init(&v, &hp->ops, base, m.npages), 0);
+	assert_int_equal(vtlmem_vas_init(&v, &hp->ops, base, m.npages), 0);
 	for (ops = 0; ops < 100000; ops++) {
 		if (nlive && (rand_r(&seed) % 100 < 45 || nlive == 100000)) {
 			uint64_t k = (uint64_t)rand_r(&seed) % nlive;
 
-			assert_int_equal(vas_free(&v, as[k], al[k]), 0);
+			assert_int_equal(vtlmem_vas_free(&v, as[k], al[k]), 0);
 			model_set(&m, as[k] - base, al[k], 0);
 			as[k] = as[nlive - 1];
 			al[k] = al[nlive - 1];
@@ -460,32 +460,32 @@ static void random_alloc_free_matches_a_first_fit_bitmap_model(void **state)
 
 			want = model_fit(&m, len);
 			if (want < 0) {
-				assert_int_equal(vas_alloc(&v, len, &x), -VTLMEM_ENOSPC);
+				assert_int_equal(vtlmem_vas_alloc(&v, len, &x), -VTLMEM_ENOSPC);
 				enospc++;
 				continue;
 			}
-			assert_int_equal(vas_alloc(&v, len, &x), 0);
+			assert_int_equal(vtlmem_vas_alloc(&v, len, &x), 0);
 			assert_int_equal(x, base + (uint64_t)want);
 			model_set(&m, (uint64_t)want, len, 1);
 			as[nlive] = x;
 			al[nlive++] = len;
 		}
 		if (ops % 997 == 0) {
-			assert_true(vas_check(&v) >= 0);
+			assert_true(vtlmem_vas_check(&v) >= 0);
 			assert_true(same_as_model(&v, &m));
 		}
 	}
-	assert_true(vas_check(&v) >= 0);
+	assert_true(vtlmem_vas_check(&v) >= 0);
 	assert_true(same_as_model(&v, &m));
 	assert_int_equal(v.nalloc, nlive);
 	assert_true(enospc > 0);   /* the pattern did reach exhaustion */
 	while (nlive) {
 		nlive--;
-		assert_int_equal(vas_free(&v, as[nlive], al[nlive]), 0);
+		assert_int_equal(vtlmem_vas_free(&v, as[nlive], al[nlive]), 0);
 	}
-	assert_int_equal(vas_check(&v), 1);
+	assert_int_equal(vtlmem_vas_check(&v), 1);
 	assert_int_equal(v.free_pages, m.npages);
-	vas_fini(&v);
+	vtlmem_vas_fini(&v);
 	free(m.used);
 	free(as);
 	free(al);

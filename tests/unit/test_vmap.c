@@ -167,7 +167,7 @@ static struct state *state_take(struct fx *f)
 
 	assert_non_null(s);
 	hostmmu_snapshot(&f->mmu, &s->snap);
-	vas_for_each(v, collect_range, &s->va);
+	vtlmem_vas_for_each(v, collect_range, &s->va);
 	vtlmem_rtable_iterate(&f->rt, collect_resv, &s->resv);
 	vtlmem_rtable_stats(&f->rt, &rst);
 	s->ncache = v->ncache;
