@@ -236,17 +236,26 @@ static int alloc_arrays(struct pgt *t, uintptr_t last)
 	return t->top && t->dirs ? 0 : -VTLMEM_ENOMEM;
 }
 
-/* One top table per root entry the window touches (filled by the walk). */
+/*
+ * One top table per root entry the window touches (the walk fills them).
+ * With 3 levels the top tables are the level-1 tables themselves.
+ */
 static int alloc_tops(struct pgt *t)
 {
 	uintptr_t a = t->base;
 	size_t k;
+	int ret;
 
 	for (k = 0; k < t->ntop; k++, a = span_last(a, ROOT_LEVEL) + 1) {
 		t->top[k].index = pt_index(a, ROOT_LEVEL);
 		t->top[k].table = table_alloc(t, &t->top[k].pa);
 		if (!t->top[k].table)
 			return -VTLMEM_ENOMEM;
+		if (TOP_LEVEL == 1) {
+			ret = dir_init(t, a, t->top[k].table);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }
