@@ -96,6 +96,9 @@ HLD_cov   = --coverage
 HLD_fuzz  = -fsanitize=fuzzer,address,undefined
 
 LIB_SRCS  := $(sort $(wildcard src/*.c) $(wildcard arch/$(ARCH)/*.c) $(wildcard arch/$(ARCH)/*.S))
+# Host flavours: the arch's privileged CPU half (cpu.c) is replaced by
+# tests/unit/common/hostarch.c, linked into every host binary.
+HOST_LIB_SRCS := $(filter-out arch/$(ARCH)/cpu.c,$(LIB_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 MT_SRCS   := $(sort $(wildcard tests/unit/test_*_threads.c))
 COMMON_SRCS := $(sort $(wildcard tests/unit/common/*.c))
@@ -146,7 +149,7 @@ $(LIB): $(KOBJS)
 # Host flavours: host (plain), asan (ASan+UBSan), tsan, bench (plain -O2),
 # cov (gcov), fuzz (clang, libFuzzer + ASan + UBSan).
 define host_flavour
-$(1)_LOBJS := $$(call objs,$(1),$$(LIB_SRCS))
+$(1)_LOBJS := $$(call objs,$(1),$$(HOST_LIB_SRCS))
 $(1)_COBJS := $$(call objs,$(1),$$(COMMON_SRCS))
 STAMP_$(1) = ARCH=$$(ARCH) $$(HCC_$(1)) $$(HBASE) $$(HLIBFLAGS) $$(HTESTFLAGS) $$(SAN_$(1)) LD $$(HLD_$(1)) $$(TEST_LIBS) AR=$$(AR)
 $$(eval $$(call stamp_rule,$(1)))

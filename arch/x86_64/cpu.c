@@ -1,28 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* x86_64 CPU helpers behind src/arch.h. */
+/*
+ * x86_64 CPU and address-space helpers behind src/arch.h: spin hint, store
+ * ordering, the kernel-half window rule and local TLB invalidation. All of
+ * it is kernel-only; host test builds link tests/unit/common/hostarch.c in
+ * its place (user mode cannot invlpg, and user windows are in the lower
+ * half), so nothing here depends on VTLMEM_HOST.
+ */
 #include "../../src/arch.h"
 
-#ifdef VTLMEM_HOST
-/*
- * Host builds: test threads are preemptible and may outnumber the CPUs, so a
- * ticket-lock waiter that only pauses can spin through whole time slices
- * while the holder (or the next ticket) is descheduled, convoying for
- * minutes. Yield instead; a kernel runs lock holders with preemption off and
- * never needs this.
- */
-int sched_yield(void);
-
-void vtlmem_arch_cpu_relax(void)
-{
-	__asm__ volatile("pause" ::: "memory");
-	sched_yield();
-}
-#else
 void vtlmem_arch_cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");
 }
-#endif
 
 /* x86_64 never reorders a store with an earlier store (TSO). */
 void vtlmem_arch_smp_wmb(void)
@@ -30,19 +19,16 @@ void vtlmem_arch_smp_wmb(void)
 	__asm__ volatile("" ::: "memory");
 }
 
-#ifdef VTLMEM_HOST
-/*
- * Host builds run in user mode: invlpg and CR3 writes would fault. The host
- * platform always supplies tlb_local, so these are never reached; trap if
- * they are, rather than pretend to have flushed.
- */
-void vtlmem_arch_tlb_local(uintptr_t va, uint64_t npages)
+/* Canonical and in the kernel half: bits 63..47 all set, no wrap. */
+bool vtlmem_arch_va_window_ok(uintptr_t base, uint64_t size)
 {
-	(void)va;
-	(void)npages;
-	__builtin_trap();
+	uintptr_t last, lo = ~(((uintptr_t)1 << (VTLMEM_ARCH_VA_BITS - 1)) - 1);
+
+	if (size == 0 || __builtin_add_overflow(base, size - 1, &last))
+		return false;
+	return base >= lo;
 }
-#else
+
 /* invlpg per page; npages 0: a CR3 reload drops every non-global entry. */
 void vtlmem_arch_tlb_local(uintptr_t va, uint64_t npages)
 {
@@ -57,7 +43,6 @@ void vtlmem_arch_tlb_local(uintptr_t va, uint64_t npages)
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
 }
-#endif
 
 /* No broadcast invalidation on x86_64 (VTLMEM_ARCH_TLB_BROADCAST is 0). */
 void vtlmem_arch_tlb_broadcast(uintptr_t va, uint64_t npages)

@@ -6,35 +6,6 @@
  */
 #include "../../src/arch.h"
 
-/* Kernel half: bits 63..47 all set. Lower half: bits 63..47 all clear. */
-static bool in_kernel_half(uintptr_t first, uintptr_t last)
-{
-	uintptr_t lo = ~(((uintptr_t)1 << (VTLMEM_ARCH_VA_BITS - 1)) - 1);
-
-	return first >= lo && last >= first;
-}
-
-static bool in_lower_half(uintptr_t first, uintptr_t last)
-{
-	return last < ((uintptr_t)1 << (VTLMEM_ARCH_VA_BITS - 1)) && last >= first;
-}
-
-bool vtlmem_arch_va_window_ok(uintptr_t base, uint64_t size)
-{
-	uintptr_t last;
-
-	if (size == 0 || __builtin_add_overflow(base, size - 1, &last))
-		return false;
-	if (in_kernel_half(base, last))
-		return true;
-#ifdef VTLMEM_HOST
-	return in_lower_half(base, last);
-#else
-	(void)in_lower_half;
-	return false;
-#endif
-}
-
 uint64_t vtlmem_arch_pte_addr_mask(unsigned pa_bits)
 {
 	if (pa_bits > VTLMEM_ARCH_PA_BITS_MAX)
