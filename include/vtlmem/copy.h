@@ -7,7 +7,8 @@
  * revoked, a guard page, a read-only mapping written). A fault inside one of
  * them does not crash: the #PF handler calls vtlmem_fixup(ip), which returns
  * the address to resume at, and the routine returns an error. They are the
- * only code that dereferences a VTL0 mapping (DESIGN.md rules 2 and 3).
+ * only code that dereferences a VTL0 mapping (docs/design.md, safety contract
+ * rules 2 and 3).
  *
  * Context: any; no locks, no allocation. Pointers are plain kernel virtual
  * addresses; at most one of dst/src is expected to fault, but either may.

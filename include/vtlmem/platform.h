@@ -65,10 +65,12 @@ struct vtlmem_platform {
 	int (*unprotect)(void *ctx, vtlmem_paddr_t pa);
 
 	/*
-	 * TLB. tlb_local, when set, replaces the library's own invlpg/CR3
-	 * reload: invalidate npages pages from va on this CPU, or this CPU's
-	 * whole TLB when npages is 0; called with preemption off when the
-	 * CPU matters (slots, purge). tlb_shootdown invalidates [va, va + len)
+	 * TLB. tlb_local, when set, replaces the library's own invalidation
+	 * instructions (x86_64: invlpg / CR3 reload): invalidate npages pages
+	 * from va on this CPU, or this CPU's whole TLB when npages is 0;
+	 * called with preemption off when the CPU matters (slots, purge). On
+	 * an architecture with broadcast invalidation (arm64) it replaces the
+	 * broadcast too, and must then reach every CPU the broadcast would. tlb_shootdown invalidates [va, va + len)
 	 * on every CPU but the calling one and returns 0 only once all have
 	 * done so, or a negative error (e.g. a CPU did not acknowledge in
 	 * time: it must never wait forever; the library then keeps the VA
@@ -80,7 +82,12 @@ struct vtlmem_platform {
 	 * waits with interrupts off: it must then make progress on requests
 	 * other CPUs send to this one meanwhile (e.g. by handling its own
 	 * pending shootdown requests while it waits), or two CPUs purging at
-	 * once deadlock.
+	 * once deadlock. Required on x86_64 (no broadcast TLB invalidation).
+	 * On an architecture whose invalidation instructions reach every CPU
+	 * (arm64), the library invalidates all CPUs itself and the op is
+	 * optional: when set it is still called after that invalidation
+	 * (e.g. for a hypervisor that must know), and its error still keeps
+	 * the VA quarantined.
 	 */
 	void (*tlb_local)(void *ctx, uintptr_t va, uint64_t npages);
 	int (*tlb_shootdown)(void *ctx, uintptr_t va, uint64_t len);

@@ -14,7 +14,7 @@
  *
  * The virtual addresses this header hands out are for the library's own copy
  * routines and for tests. They are raw pointers into VTL0 memory: kernel code
- * outside the library must not dereference them (DESIGN.md rule 2); use
+ * outside the library must not dereference them (docs/design.md, rule 2); use
  * physptr.h / vtl0.h instead.
  *
  * Lock order: vmap lock -> reservation-table lock. The shootdown and the
@@ -103,8 +103,9 @@ struct vtlmem_vmap_stats {
 	uint64_t unmaps;
 	uint64_t slot_maps;
 	uint64_t slot_unmaps;
-	uint64_t local_flush_pages;  /* pages invalidated one by one (<= 32 at once) */
-	uint64_t local_flush_all;    /* whole local TLB flushes (unmaps over 32)   */
+	uint64_t local_flush_pages;  /* pages invalidated one by one (x86_64: up to
+				      * 32 at once; slots, unmaps and purges)      */
+	uint64_t local_flush_all;    /* whole-TLB invalidations (longer ranges)    */
 	uint64_t remote_shootdowns;  /* shootdown op calls that succeeded          */
 	uint64_t shootdown_failures;
 	uint64_t quarantined_pages;  /* now: unmapped, awaiting a shootdown (guard
@@ -141,7 +142,9 @@ struct vtlmem_slot {
  *                   unlock not all set or all NULL, or lock_fini without
  *                   them: platform.h)
  *   -VTLMEM_ENOSYS  missing pt_alloc/pt_free/pt_phys_to_virt/alloc/free,
- *                   tlb_shootdown, cpu_id, preempt_off or preempt_on op
+ *                   cpu_id, preempt_off or preempt_on op, or tlb_shootdown
+ *                   on an architecture without broadcast TLB invalidation
+ *                   (x86_64: required)
  *   -VTLMEM_EINVAL  window unaligned, empty, wrapping, not canonical, not in
  *                   the kernel half (host builds: either canonical half);
  *                   slots_per_cpu > 64; ncpus 0; p's pa_bits wider than a
