@@ -48,20 +48,22 @@ else
 QE := $(Q)
 endif
 
-ifeq ($(ARCH),x86_64)
-ARCH_KFLAGS := -mcmodel=kernel -mno-red-zone -mgeneral-regs-only
-else
-$(error ARCH=$(ARCH) is not supported yet (x86_64 only))
+# The arch's flags and rules: arch/$(ARCH)/arch.mk (ARCH_KFLAGS, ARCH_DEBS,
+# ARCH_BAD_RELOCS, ARCH_FP_INSNS). ARCHES: every arch with a fragment.
+ARCHES := $(patsubst arch/%/arch.mk,%,$(wildcard arch/*/arch.mk))
+ifeq ($(wildcard arch/$(ARCH)/arch.mk),)
+$(error ARCH=$(ARCH) is not supported (no arch/$(ARCH)/arch.mk; supported: $(ARCHES)))
 endif
+include arch/$(ARCH)/arch.mk
 
 WARN   := -Wall -Wextra -Werror
 INCS   := -Iinclude -Iarch/$(ARCH)
 DEPF   := -MMD -MP
 
 # Freestanding kernel code: no libc, no builtins turned into libc calls, no
-# red zone (interrupts use the kernel stack), no SSE/x87 state in C code,
-# kernel code model (linked in the top 2 GiB), no PIC, no stack protector
-# (the kernel provides no canary). The .S files assemble under the same flags.
+# PIC, no stack protector (the kernel provides no canary), plus the arch's
+# ARCH_KFLAGS (x86_64: kernel code model, no red zone, no SSE/x87 state).
+# The .S files assemble under the same flags.
 KCFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -nostdlib -fno-builtin \
            -fno-pic -fno-pie -fno-stack-protector -fno-common \
            -fno-asynchronous-unwind-tables $(ARCH_KFLAGS) $(INCS) $(DEPF)
@@ -230,10 +232,11 @@ unit-build: $(LIB) $(UNIT_BINS) $(FAKE_BINS)
 -include tests/boot/$(ARCH)/boot.mk
 BOOT_SUITES ?=
 # The boot kernels' objects build with KCFLAGS: same flags stamp as the library.
-$(if $(BOOT_OUT),$(call bootobjs,$(BOOT_COMMON) $(BOOT_TESTS) $(BOOT_DEMO))): $(O)/kernel/.flags
+$(BOOT_OBJS): $(O)/kernel/.flags
 
 # Build-level checks of the freestanding library, with both compilers, and
 # of the API reference (every exported symbol documented).
+export ARCH
 BUILD_SUITES := "tests/build/check-lib gcc $(O)/check-lib-gcc" \
                 "tests/build/check-lib clang $(O)/check-lib-clang" \
                 "tests/build/check-docs $(O)/check-docs"
@@ -321,8 +324,8 @@ endif
 
 # python3 + libxml2-utils: test results (JUnit XML, schema check); gcovr:
 # make coverage; doxygen: make docs; libclang-rt-dev: libFuzzer runtime.
-DEBS := make gcc binutils pkg-config libcmocka-dev clang lld llvm valgrind qemu-system-x86 \
-        python3 libxml2-utils gcovr doxygen libclang-rt-dev
+DEBS := make gcc binutils pkg-config libcmocka-dev clang lld llvm valgrind \
+        python3 libxml2-utils gcovr doxygen libclang-rt-dev $(ARCH_DEBS)
 deps:
 	$(Q)missing=""; for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
@@ -371,7 +374,7 @@ help:
 	@echo
 	@echo 'Variables (current value):'
 	@echo '  O=dir             build directory ($(O))'
-	@echo '  ARCH=arch         target architecture ($(ARCH); x86_64 only)'
+	@echo '  ARCH=arch         target architecture ($(ARCH); one of: $(ARCHES))'
 	@echo '  CROSS_COMPILE=p   prefix of the kernel toolchain ($(CROSS_COMPILE))'
 	@echo '  CC=cc, AR=ar      compiler and archiver ($(CC), $(AR))'
 	@echo '  V=1               print the commands'

@@ -24,6 +24,9 @@ BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c t_vtl0.c t_smp.c bench.c
 BOOT_DEMO   := demo.c
 
 bootobjs = $(patsubst %,$(BOOT_OUT)/%.o,$(basename $(1)))
+# Every boot object: they build with KCFLAGS (the top Makefile makes them
+# depend on the kernel flavour's flags stamp).
+BOOT_OBJS := $(call bootobjs,$(BOOT_COMMON) $(BOOT_TESTS) $(BOOT_DEMO))
 
 BOOT_CFLAGS := $(KCFLAGS) -I$(BOOT_DIR)
 BOOT_LDFLAGS_EXTRA ?=
