@@ -212,23 +212,25 @@ void vtlmem_rtable_stats(struct vtlmem_rtable *t, struct vtlmem_rtable_stats *st
 /* ---- self-check (debug) ------------------------------------------------ */
 
 /* Augmentation of the subtree at l is exact; returns its max_end or ~0. */
-static uint64_t check_aug(const struct vtlmem_rtree_node *l, uint64_t *xend)
+/*
+ * Recompute the augmentation of the subtree at l into *end / *xend and
+ * compare it with the stored one; false if any node disagrees. (Ends go up
+ * to 2^64 - 1, so no end value can double as an error marker.)
+ */
+static bool check_aug(const struct vtlmem_rtree_node *l, uint64_t *end, uint64_t *xend)
 {
 	const struct rt_node *n = (const struct rt_node *)l;
-	uint64_t le, lx, re, rx, me;
+	uint64_t le, lx, re, rx;
 
+	*end = 0;
 	*xend = 0;
 	if (!l)
-		return 0;
-	le = check_aug(l->left, &lx);
-	re = check_aug(l->right, &rx);
-	if (le == UINT64_MAX || re == UINT64_MAX)
-		return UINT64_MAX;
-	me = max_u64(n->end, max_u64(le, re));
+		return true;
+	if (!check_aug(l->left, &le, &lx) || !check_aug(l->right, &re, &rx))
+		return false;
+	*end = max_u64(n->end, max_u64(le, re));
 	*xend = max_u64(own_xend(n), max_u64(lx, rx));
-	if (n->max_end != me || n->max_xend != *xend)
-		return UINT64_MAX;
-	return me;
+	return n->max_end == *end && n->max_xend == *xend;
 }
 
 /* Intervals: valid, exclusive ones overlap nothing, readers consistent. */
@@ -236,11 +238,11 @@ static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
 {
 	const struct vtlmem_rtree_node *l;
 	const struct rt_node *n;
-	uint64_t all_end = 0, x_end = 0, xe;
+	uint64_t all_end = 0, x_end = 0, e, xe;
 
 	if (vtlmem_rtree_check(t->iroot, node_cmp) != (long)t->nodes)
 		return -1;
-	if (check_aug(t->iroot, &xe) == UINT64_MAX)
+	if (!check_aug(t->iroot, &e, &xe))
 		return -2;
 	*readers = 0;
 	for (l = vtlmem_rtree_first(t->iroot); l; l = vtlmem_rtree_next(l)) {
