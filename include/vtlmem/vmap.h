@@ -209,7 +209,11 @@ size_t vtlmem_vmap_top_entries(const struct vtlmem_vmap *vm, struct vtlmem_top_e
  *   -VTLMEM_ENOSPC    no VA range large enough, even after a purge (map
  *                     runs one when VA is short and something is
  *                     quarantined; it does not wait for another CPU's
- *                     purge in flight)
+ *                     purge in flight). That purge is not undone when the
+ *                     map then fails: the quarantine it emptied, the VA
+ *                     it freed and the reservations it released stay so,
+ *                     exactly as after a vtlmem_vmap_purge() call; only
+ *                     what the map itself took is given back.
  * Duplicate detection is O(n) when the pages' runs ascend (no memory),
  * else O(n log n) (heapsort of the runs). Takes the vmap lock; may run a
  * purge (shootdown) without it; writes the leaf entries after dropping it.

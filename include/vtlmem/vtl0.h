@@ -246,15 +246,20 @@ struct vtlmem_ring {
  * VTLMEM_PHYSPTR_INLINE_PAGES must outlive the ring) holding
  * VTLMEM_RING_HDR_SIZE + size bytes. Reserves them exclusive and maps them
  * once, for the ring's lifetime (one window mapping: the only allocation),
- * then publishes head = 0 and size. Returns 0, or
+ * then publishes head = 0 and size. Returns 0, or (checked in this order)
  *   -VTLMEM_EINVAL    r, ctx or pages NULL; ctx's platform's lock ops
- *                     mixed (see vtlmem_vtl0_init); npages 0; size 0; a
- *                     page unaligned or given twice
+ *                     mixed (see vtlmem_vtl0_init); npages 0; size 0
  *   -VTLMEM_EOVERFLOW VTLMEM_RING_HDR_SIZE + size wraps
- *   -VTLMEM_ERANGE    header + size do not fit in npages pages; a page
- *                     beyond pa_bits, or the last page of the 64-bit space
- *   the other vtlmem_physptr_create() errors (-VTLMEM_EPERM, -VTLMEM_EBUSY,
- *   -VTLMEM_E2BIG, -VTLMEM_ENOMEM, -VTLMEM_ENOSPC, ...);
+ *   -VTLMEM_ERANGE    header + size do not fit in npages pages
+ *   per page, in array order:
+ *   -VTLMEM_EINVAL    page unaligned
+ *   -VTLMEM_ERANGE    page beyond pa_bits, or the last page of the 64-bit
+ *                     space
+ *   -VTLMEM_EPERM     page 0 and page 0 not allowed
+ *   then the remaining vtlmem_physptr_create() errors, in its order
+ *   (-VTLMEM_E2BIG, then the reservation's: -VTLMEM_EPERM, -VTLMEM_EINVAL
+ *   for a page given twice, -VTLMEM_EBUSY, -VTLMEM_ENOMEM, ..., then the
+ *   window mapping's: -VTLMEM_ENOMEM, -VTLMEM_ENOSPC, ...);
  *   -VTLMEM_EFAULT    publishing the header faulted.
  * On error nothing stays reserved or mapped. The ring's lock (the
  * platform's lock_init, if any) starts only once nothing can fail any more,
