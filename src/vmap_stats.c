@@ -42,6 +42,21 @@ void vtlmem_vmap_get_stats(struct vtlmem_vmap *vm, struct vtlmem_vmap_stats *st)
 	slot_stats(vm, st);
 }
 
+int vtlmem_vmap_get_cpu_stats(struct vtlmem_vmap *vm, unsigned cpu,
+			      struct vtlmem_vmap_cpu_stats *st)
+{
+	const struct slot_cpu *sc;
+
+	if (!vm || !st || cpu >= vm->ncpus)
+		return -VTLMEM_EINVAL;
+	sc = &vm->cpus[cpu];
+	st->slot_maps = __atomic_load_n(&sc->s.maps, __ATOMIC_RELAXED);
+	st->slot_unmaps = __atomic_load_n(&sc->s.unmaps, __ATOMIC_RELAXED);
+	st->slot_flush_pages = __atomic_load_n(&sc->s.flush_pages, __ATOMIC_RELAXED);
+	st->slot_flush_all = __atomic_load_n(&sc->s.flush_all, __ATOMIC_RELAXED);
+	return 0;
+}
+
 struct layout {
 	uint64_t free_pages, free_ranges, largest, qmaps, pool;
 	struct pgt_census tables;

@@ -295,6 +295,24 @@ int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s);
 /* Copy out the statistics (under the lock; slot counters are per CPU). */
 void vtlmem_vmap_get_stats(struct vtlmem_vmap *vm, struct vtlmem_vmap_stats *st);
 
+/* One CPU's slot counters (vtlmem_vmap_get_cpu_stats). */
+struct vtlmem_vmap_cpu_stats {
+	uint64_t slot_maps;          /* slots mapped on this CPU, ever            */
+	uint64_t slot_unmaps;
+	uint64_t slot_flush_pages;   /* slot pages invalidated one by one         */
+	uint64_t slot_flush_all;     /* whole-TLB invalidations at slot unmap     */
+};
+
+/*
+ * Copy out CPU cpu's slot counters (those vtlmem_vmap_get_stats() sums
+ * over all CPUs). No lock: each counter is read atomically, so a snapshot
+ * taken while that CPU maps slots may mix values from before and after one
+ * slot call. Returns 0, or -VTLMEM_EINVAL for NULL vm or st or cpu >= ncpus.
+ * Any context.
+ */
+int vtlmem_vmap_get_cpu_stats(struct vtlmem_vmap *vm, unsigned cpu,
+			      struct vtlmem_vmap_cpu_stats *st);
+
 /*
  * Print the window layout (bounds, slot area, free VA, pooled handles) and
  * the statistics through puts, one line per call, no newlines, e.g.

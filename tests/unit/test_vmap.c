@@ -1594,6 +1594,47 @@ static void slots_map_on_this_cpus_stack_in_order_and_flush_locally(void **state
 	fx_free(f);
 }
 
+/* Per-CPU slot counters: each CPU's own, summing to the global ones. */
+static void cpu_stats_count_each_cpus_slots(void **state)
+{
+	struct fx *f;
+	vtlmem_paddr_t a[2] = { vpage(210), vpage(211) };
+	struct vtlmem_vmap_cpu_stats c1, c2, c0;
+	struct vtlmem_slot s;
+	vtlmem_resv_t h;
+
+	(void)state;
+	f = fx_new();
+	hostplat_pin(&f->hp);
+	h = reserve_pages(f, 210, 2, VTLMEM_RES_EXCLUSIVE);
+	hostplat_set_cpu(1);
+	assert_int_equal(vtlmem_slot_map(f->vm, a, 2, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, h, &s), 0);
+	assert_int_equal(vtlmem_slot_unmap(f->vm, &s), 0);
+	assert_int_equal(vtlmem_slot_map(f->vm, a, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, h, &s), 0);
+	assert_int_equal(vtlmem_slot_unmap(f->vm, &s), 0);
+	hostplat_set_cpu(2);
+	assert_int_equal(vtlmem_slot_map(f->vm, a, 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, h, &s), 0);
+	assert_int_equal(vtlmem_vmap_get_cpu_stats(f->vm, 1, &c1), 0);
+	assert_int_equal(vtlmem_vmap_get_cpu_stats(f->vm, 2, &c2), 0);
+	assert_int_equal(vtlmem_vmap_get_cpu_stats(f->vm, 0, &c0), 0);
+	assert_int_equal(c1.slot_maps, 2);
+	assert_int_equal(c1.slot_unmaps, 2);
+	assert_int_equal(c1.slot_flush_pages, 3);
+	assert_int_equal(c1.slot_flush_all, 0);
+	assert_int_equal(c2.slot_maps, 1);
+	assert_int_equal(c2.slot_unmaps, 0);
+	assert_int_equal(c0.slot_maps, 0);
+	assert_int_equal(stats(f).slot_maps, 3);
+	assert_int_equal(vtlmem_slot_unmap(f->vm, &s), 0);
+	assert_int_equal(vtlmem_vmap_get_cpu_stats(f->vm, 4, &c0), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vmap_get_cpu_stats(NULL, 0, &c0), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_vmap_get_cpu_stats(f->vm, 0, NULL), -VTLMEM_EINVAL);
+	hostplat_set_cpu(0);
+	hostplat_unpin(&f->hp);
+	assert_int_equal(vtlmem_release(&f->rt, h), 0);
+	fx_free(f);
+}
+
 static void slot_misuse_is_edeadlk_and_changes_nothing(void **state)
 {
 	struct fx *f;
@@ -1975,6 +2016,7 @@ int main(void)
 		cmocka_unit_test(release_after_flush_during_a_shootdown_waits_for_the_next_purge),
 		cmocka_unit_test(random_maps_keep_guards_exact_entries_and_disjoint_ranges),
 		cmocka_unit_test(slots_map_on_this_cpus_stack_in_order_and_flush_locally),
+		cmocka_unit_test(cpu_stats_count_each_cpus_slots),
 		cmocka_unit_test(slot_misuse_is_edeadlk_and_changes_nothing),
 		cmocka_unit_test(slot_map_errors_leave_preemption_as_before),
 		cmocka_unit_test(slot_map_checks_the_held_handle_without_the_table_lock),
