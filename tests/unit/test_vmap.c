@@ -175,8 +175,11 @@ static struct state *state_take(struct fx *f)
 	s->pool = vtlmem_vmap_debug_pool(f->vm);
 	s->rt_handles = rst.handles;
 	s->pt_live = f->hp.pt_live;
-	/* the reservation table may keep objects cached: not a leak */
-	s->alloc_net = f->hp.alloc_live - (long)rst.objects;
+	/*
+	 * Every platform allocation, the reservation table's objects included:
+	 * a failed map gives back what it allocated (issue 14).
+	 */
+	s->alloc_net = f->hp.alloc_live;
 	s->protected_live = f->hp.protected_live;
 	s->st = stats(f);
 	return s;
