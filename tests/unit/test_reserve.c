@@ -849,6 +849,38 @@ static void fini_refuses_live_handles(void **state)
 }
 
 /*
+ * Issue 14: a request that fails validation after its objects were
+ * allocated (100 ranges, two of them overlapping: -EINVAL) gives them back:
+ * the table's stats and the platform's allocations are as before.
+ */
+static void a_failed_reserve_leaves_the_cache_and_the_allocator_as_before(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range rr[100];
+	struct vtlmem_rtable_stats st0, st;
+	vtlmem_resv_t h = { .id = 0x77 };
+	long live = f->hp.alloc_live;
+	unsigned i;
+
+	for (i = 0; i < 100; i++)
+		rr[i] = R(0x100000 + 2 * i * PG, PG);
+	rr[60] = R(0x100000 + 2 * 7 * PG, 2 * PG);     /* overlaps range 7 */
+	vtlmem_rtable_stats(&f->t, &st0);
+	assert_int_equal(vtlmem_reserve(&f->t, rr, 100, EXCL, &h, NULL), -VTLMEM_EINVAL);
+	vtlmem_rtable_stats(&f->t, &st);
+	assert_int_equal(h.id, 0x77);
+	assert_int_equal(st0.cached, 0);
+	assert_int_equal(st.cached, 0);
+	assert_int_equal(st.objects, 0);
+	assert_int_equal(st.retired, 0);
+	assert_int_equal(st.handles, 0);
+	assert_int_equal(f->hp.alloc_live, live);
+	assert_true(f->hp.allocs > 100);                /* it had allocated them */
+	assert_int_equal(f->hp.allocs, f->hp.frees);
+	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+}
+
+/*
  * The retired record another reserve takes while this one has the lock
  * dropped to allocate: the retired record was counted as this request's
  * handle, so the request must gather one object more after re-locking.
@@ -2057,6 +2089,7 @@ int main(void)
 		T(ids_are_never_reused),
 		T(fini_of_a_null_table_is_einval),
 		T(fini_refuses_live_handles),
+		T(a_failed_reserve_leaves_the_cache_and_the_allocator_as_before),
 		T(a_retired_record_taken_while_the_lock_is_dropped_is_replaced),
 		T(fini_frees_cache_and_table_can_be_reinitialised),
 		T(resv_mode_reports_mode_of_live_handle),
