@@ -19,29 +19,6 @@ struct multiboot_info {
 	uint32_t cmdline;       /* physical address (flags bit 2) */
 };
 
-char boot_cmdline[256];
-
-void cmdline_get(const char *key, char *buf, size_t size)
-{
-	const char *p = boot_cmdline;
-	size_t klen = strlen(key), n;
-
-	buf[0] = '\0';
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if (!memcmp(p, key, klen) && p[klen] == '=') {
-			p += klen + 1;
-			for (n = 0; n + 1 < size && p[n] && p[n] != ' '; n++)
-				buf[n] = p[n];
-			buf[n] = '\0';
-			return;
-		}
-		while (*p && *p != ' ')
-			p++;
-	}
-}
-
 /*
  * Read what we need from the multiboot info while the boot tables still map
  * it (QEMU puts it just past the image, in what becomes the page pool).
@@ -84,4 +61,23 @@ noreturn void kmain(uint32_t mb_info)
 		ram_top >> 20, VTL0_START, VTL0_END, boot_platform.pa_bits,
 		pages_free_count());
 	kernel_main();
+}
+
+unsigned arch_pa_bits(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(0x80000008, &a, &b, &c, &d);
+	return a & 0xff;
+}
+
+void arch_crash(const char *how)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) no_idt = { 0, 0 };
+
+	if (!memcmp(how, "triple", 7))  /* no IDT: the breakpoint triple-faults */
+		__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
 }

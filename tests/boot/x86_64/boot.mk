@@ -6,6 +6,7 @@
 #   make boot-test   builds and boots the test kernel only (BOOT_ONLY=<prefix>)
 #   make boot-gdb    prints how to debug the test kernel with gdb
 #   make boot-bench  the test kernel's bench mode on 4 CPUs (run by make bench)
+#   make boot-alone  every boot test alone, on 1 and 4 CPUs (in make check)
 #
 # Both kernels link the same $(LIB) as any secure kernel would, with the
 # library's linker fragment (linker/vtlmem-extable.ld) INCLUDEd by
@@ -17,18 +18,21 @@ BOOT_OUT  := $(O)/boot
 BOOT_LDS  := linker/boot-x86_64.ld
 BOOT_QEMU := $(BOOT_DIR)/run-qemu
 
-# Listed, not wildcarded: a test file joins when the library code it needs has.
-BOOT_COMMON := head.S entry.S trampoline.S boot.c console.c lib.c trap.c mm.c heap.c smp.c \
-               platform.c pt.c kvtl.c
-BOOT_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c t_vtl0.c t_smp.c bench.c
-BOOT_DEMO   := demo.c
+include tests/boot/common/common.mk
 
-bootobjs = $(patsubst %,$(BOOT_OUT)/%.o,$(basename $(1)))
+# The x86_64 half: entry, traps, MMU setup, SMP bring-up and IPIs, console,
+# and its own test cases (t_arch_*.c).
+BOOT_A_KERNEL := head.S entry.S trampoline.S boot.c console.c lib.c trap.c mm.c smp.c pt.c
+BOOT_A_TESTS  := t_arch_smp.c
+
+bootaobjs = $(patsubst %,$(BOOT_OUT)/x86_64/%.o,$(basename $(1)))
+BOOT_KOBJS := $(call bootcobjs,$(BOOT_C_KERNEL)) $(call bootaobjs,$(BOOT_A_KERNEL))
+BOOT_TOBJS := $(call bootcobjs,$(BOOT_C_TESTS)) $(call bootaobjs,$(BOOT_A_TESTS))
+BOOT_DOBJS := $(call bootcobjs,$(BOOT_C_DEMO))
 # Every boot object: they build with KCFLAGS (the top Makefile makes them
 # depend on the kernel flavour's flags stamp).
-BOOT_OBJS := $(call bootobjs,$(BOOT_COMMON) $(BOOT_TESTS) $(BOOT_DEMO))
+BOOT_OBJS := $(BOOT_KOBJS) $(BOOT_TOBJS) $(BOOT_DOBJS)
 
-BOOT_CFLAGS := $(KCFLAGS) -I$(BOOT_DIR)
 BOOT_LDFLAGS_EXTRA ?=
 BOOT_LDFLAGS := -nostdlib -static -Wl,--build-id=none \
                 -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack \
@@ -37,14 +41,14 @@ BOOT_LDFLAGS := -nostdlib -static -Wl,--build-id=none \
 BOOT_TESTKERNEL := $(BOOT_OUT)/testkernel.elf
 BOOT_DEMOKERNEL := $(BOOT_OUT)/demokernel.elf
 
-.PHONY: boot-test boot-gdb boot-demo boot-bench
+.PHONY: boot-test boot-gdb boot-demo boot-bench boot-alone
 
-$(BOOT_OUT)/%.o: $(BOOT_DIR)/%.c
+$(BOOT_OUT)/x86_64/%.o: $(BOOT_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(if $(QE),@echo "  CC      $@")
 	$(Q)$(CC) $(BOOT_CFLAGS) -c $< -o $@
 
-$(BOOT_OUT)/%.o: $(BOOT_DIR)/%.S
+$(BOOT_OUT)/x86_64/%.o: $(BOOT_DIR)/%.S
 	@mkdir -p $(dir $@)
 	$(if $(QE),@echo "  AS      $@")
 	$(Q)$(CC) $(BOOT_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
@@ -56,11 +60,11 @@ define boot_link
 	$(Q)$(BOOT_DIR)/check-layout $@
 endef
 
-$(BOOT_TESTKERNEL): $(call bootobjs,$(BOOT_COMMON) $(BOOT_TESTS)) $(LIB) $(BOOT_LDS) \
+$(BOOT_TESTKERNEL): $(BOOT_KOBJS) $(BOOT_TOBJS) $(LIB) $(BOOT_LDS) \
 		    linker/vtlmem-extable.ld $(BOOT_DIR)/check-layout
 	$(boot_link)
 
-$(BOOT_DEMOKERNEL): $(call bootobjs,$(BOOT_COMMON) $(BOOT_DEMO)) $(LIB) $(BOOT_LDS) \
+$(BOOT_DEMOKERNEL): $(BOOT_KOBJS) $(BOOT_DOBJS) $(LIB) $(BOOT_LDS) \
 		    linker/vtlmem-extable.ld $(BOOT_DIR)/check-layout
 	$(boot_link)
 
@@ -87,11 +91,21 @@ boot-demo: $(BOOT_DEMOKERNEL)
 boot-bench: $(BOOT_TESTKERNEL)
 	$(Q)$(BOOT_QEMU) --smp 4 --bench $(BOOT_TESTKERNEL)
 
-# make check: the boot suite on 1 CPU and on 4 (tcg,thread=multi), then the
-# harness self-test. Every QEMU run is under a timeout (run-qemu).
+# Every boot test passes when run alone: one boot per case and per CPU
+# count in BOOT_ALONE_CPUS (comma-separated; tests/boot/common/run-alone;
+# about 1 min in all, so make check runs it too).
+BOOT_ALONE_CPUS ?= 1,4
+BOOT_ALONE := $(BOOT_CDIR)/run-alone $(BOOT_QEMU) $(BOOT_TESTKERNEL) $(BOOT_ALONE_CPUS)
+boot-alone: $(BOOT_TESTKERNEL)
+	$(Q)$(BOOT_ALONE)
+
+# make check: the boot suite on 1 CPU and on 4 (tcg,thread=multi), every
+# case alone on 1 and on 4 CPUs, then the harness self-test. Every QEMU run
+# is under a timeout (run-qemu).
 BOOT_BUILD := $(BOOT_TESTKERNEL)
 BOOT_SUITES := "$(BOOT_QEMU) --smp 1 $(BOOT_TESTKERNEL)" \
                "$(BOOT_QEMU) --smp 4 $(BOOT_TESTKERNEL)" \
+               "$(BOOT_ALONE)" \
                "$(BOOT_DIR)/harness-selftest $(BOOT_TESTKERNEL)"
 DEMO_TARGET := boot-demo
 BOOT_BENCH := boot-bench

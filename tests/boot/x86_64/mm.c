@@ -103,12 +103,54 @@ static uint64_t *pte_slot(uint64_t root, uintptr_t va, int level)
 	return &t[(va >> (12 + 9 * level)) & 511];
 }
 
-void kmap_page(uintptr_t va, uint64_t pa, uint64_t pte_flags)
+void kmap_pte(uintptr_t va, uint64_t pa, uint64_t pte_flags)
 {
 	uint64_t *e = pte_slot(kernel_pml4, va, 0);
 
 	*e = pte_flags ? (pa | pte_flags) : 0;
 	invlpg(va);
+}
+
+void kmap_page(uintptr_t va, uint64_t pa, enum kmap_prot prot)
+{
+	kmap_pte(va, pa, prot == KMAP_NONE ? 0 :
+			 PTE_P | PTE_NX | (prot == KMAP_RW ? PTE_W : 0));
+}
+
+/* The live 4 KiB leaf entry of va (the tables CR3 points at), or panic. */
+static uint64_t *leaf_of(uintptr_t va)
+{
+	struct pt_walk w;
+
+	pt_walk(va, &w);
+	if (w.level != 0)
+		panic("%lx is not mapped by a 4 KiB page (level %d)", (unsigned long)va, w.level);
+	return (uint64_t *)phys_to_virt(w.table[3]) + ((va >> 12) & 511);
+}
+
+uint64_t kpt_revoke(uintptr_t va)
+{
+	uint64_t *e = leaf_of(va), old = *e;
+
+	*e = 0;
+	invlpg(va);
+	return old;
+}
+
+void kpt_restore(uintptr_t va, uint64_t entry)
+{
+	struct pt_walk w;
+
+	pt_walk(va, &w);
+	if (w.level != -1 || !w.table[3] || w.entry[3])
+		panic("kpt_restore(%lx): no empty 4 KiB leaf entry", (unsigned long)va);
+	((uint64_t *)phys_to_virt(w.table[3]))[(va >> 12) & 511] = entry;
+	invlpg(va);
+}
+
+void tlb_flush_local(void)
+{
+	write_cr3(read_cr3());  /* drops every non-global entry: the library's */
 }
 
 void kernel_set_top(unsigned idx, uint64_t value)

@@ -66,7 +66,7 @@ struct cpu cpus[MAX_CPUS];
 static struct cpu_stacks cpu_stacks[MAX_CPUS]
 	__attribute__((aligned(4096), section(".bss.stack")));
 unsigned smp_ncpus = 1;
-uint64_t tsc_khz = 1000000;     /* until calibrated: assume 1 GHz */
+uint64_t cycles_khz = 1000000;     /* until calibrated: assume 1 GHz */
 struct smp_test_switches smp_sw = { .sd_timeout_us = SD_TIMEOUT_US_DEFAULT };
 
 /* Read by the AP in ap_entry64 (trampoline.S) and ap_main. */
@@ -81,7 +81,7 @@ extern char boot_cmdline[];
 
 volatile struct fault_record *cpu_fault_rec(void)
 {
-	return &this_cpu()->fault;
+	return &this_cpu()->k.fault;
 }
 
 uintptr_t smp_stack_top(unsigned cpu)
@@ -124,13 +124,18 @@ void smp_early_init(void)
 	gs_init(&cpus[0], 0);
 }
 
+struct kcpu *kcpu(unsigned cpu)
+{
+	return &cpus[cpu].k;
+}
+
 uint64_t smp_sum(size_t offset)
 {
 	uint64_t s = 0;
 	unsigned i;
 
 	for (i = 0; i < smp_ncpus; i++)
-		s += __atomic_load_n((uint64_t *)((uint8_t *)&cpus[i] + offset), __ATOMIC_RELAXED);
+		s += __atomic_load_n((uint64_t *)((uint8_t *)&cpus[i].k + offset), __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -143,7 +148,7 @@ static void bump(uint64_t *c)
 
 static void udelay(uint64_t us)
 {
-	uint64_t end = rdtsc() + us_to_tsc(us);
+	uint64_t end = rdtsc() + us_to_cycles(us);
 
 	while (rdtsc() < end)
 		cpu_relax();
@@ -165,7 +170,7 @@ static void tsc_calibrate(void)
 		;
 	t1 = rdtsc();
 	if (n < 100000000UL && t1 - t0 >= 10000)
-		tsc_khz = (t1 - t0) / 10;
+		cycles_khz = (t1 - t0) / 10;
 	else
 		kprintf("smp: PIT calibration failed, assuming a 1 GHz TSC\n");
 }
@@ -359,7 +364,7 @@ static void sd_service(struct cpu *me)
 				invlpg(i);
 		}
 		__atomic_store_n(&me->sd_ack[s], s2 / 2, __ATOMIC_RELEASE);
-		bump(&me->acks);
+		bump(&me->k.acks);
 	}
 }
 
@@ -389,7 +394,7 @@ int smp_shootdown(uintptr_t va, uint64_t len)
 	unsigned t;
 	int ret = 0;
 
-	bump(&me->shootdowns_sent);
+	bump(&me->k.shootdowns_sent);
 	if (smp_ncpus == 1 || __atomic_load_n(&smp_sw.skip_ipis, __ATOMIC_RELAXED)) {
 		irq_restore(flags);
 		return 0;
@@ -407,21 +412,21 @@ int smp_shootdown(uintptr_t va, uint64_t len)
 			continue;
 		__atomic_fetch_or(&cpus[t].sd_pending, 1u << me->id, __ATOMIC_ACQ_REL);
 		lapic_send(cpus[t].apic_id, VEC_SHOOTDOWN);
-		bump(&me->ipis_sent);
+		bump(&me->k.ipis_sent);
 	}
-	deadline = t0 + us_to_tsc(smp_sw.sd_timeout_us);
+	deadline = t0 + us_to_cycles(smp_sw.sd_timeout_us);
 	while (!all_acked(me, gen)) {
 		if (!__atomic_load_n(&smp_sw.no_poll, __ATOMIC_RELAXED))
 			sd_service(me);
 		if (rdtsc() > deadline) {
-			bump(&me->sd_timeouts);
+			bump(&me->k.sd_timeouts);
 			ret = -VTLMEM_EIO;
 			break;
 		}
 		cpu_relax();
 	}
-	me->sd_cycles += rdtsc() - t0;
-	me->sd_rounds++;
+	me->k.sd_cycles += rdtsc() - t0;
+	me->k.sd_rounds++;
 	irq_restore(flags);
 	return ret;
 }
@@ -443,18 +448,23 @@ void smp_set_deaf(unsigned cpu, bool deaf)
 	__atomic_store_n(&cpus[cpu].deaf, deaf, __ATOMIC_RELEASE);
 }
 
+bool smp_is_deaf(unsigned cpu)
+{
+	return __atomic_load_n(&cpus[cpu].deaf, __ATOMIC_ACQUIRE);
+}
+
 void smp_irq(unsigned vector)
 {
 	struct cpu *me = this_cpu();
 
 	switch (vector) {
 	case VEC_SHOOTDOWN:
-		bump(&me->ipis_received);
+		bump(&me->k.ipis_received);
 		sd_service(me);
 		lapic_write(APIC_EOI, 0);
 		break;
 	case VEC_WAKE:
-		bump(&me->wakes);
+		bump(&me->k.wakes);
 		lapic_write(APIC_EOI, 0);
 		break;
 	default:
@@ -468,7 +478,7 @@ void smp_irq(unsigned vector)
 
 void smp_wait_flag(const unsigned *flag, unsigned want, const char *what)
 {
-	uint64_t deadline = rdtsc() + us_to_tsc(WAIT_TIMEOUT_US);
+	uint64_t deadline = rdtsc() + us_to_cycles(WAIT_TIMEOUT_US);
 
 	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != want) {
 		smp_poll();
@@ -507,7 +517,7 @@ void smp_start(unsigned cpu, smp_fn fn, void *arg)
 void smp_wait(unsigned cpu)
 {
 	struct cpu *c = &cpus[cpu];
-	uint64_t deadline = rdtsc() + us_to_tsc(WAIT_TIMEOUT_US);
+	uint64_t deadline = rdtsc() + us_to_cycles(WAIT_TIMEOUT_US);
 
 	while (__atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) != c->work_posted) {
 		smp_poll();
@@ -570,7 +580,7 @@ noreturn void ap_main(unsigned id)
 
 static bool ap_wait_online(struct cpu *c, uint64_t us)
 {
-	uint64_t end = rdtsc() + us_to_tsc(us);
+	uint64_t end = rdtsc() + us_to_cycles(us);
 
 	while (rdtsc() < end)
 		if (__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
@@ -618,7 +628,7 @@ void smp_init(void)
 	uint64_t tramp_len = (uint64_t)(tramp_end - tramp_start);
 
 	tsc_calibrate();
-	kmap_page(LAPIC_VA, LAPIC_PA, PTE_P | PTE_W | PTE_PCD | PTE_PWT | PTE_G | PTE_NX);
+	kmap_pte(LAPIC_VA, LAPIC_PA, PTE_P | PTE_W | PTE_PCD | PTE_PWT | PTE_G | PTE_NX);
 	pic_disable();
 	lapic_init();
 	cpus[0].apic_id = lapic_id();
@@ -640,7 +650,7 @@ void smp_init(void)
 	kprintf("smp: %u CPU(s) online (APIC ids", smp_ncpus);
 	for (i = 0; i < smp_ncpus; i++)
 		kprintf(" %u", cpus[i].apic_id);
-	kprintf("), TSC %lu MHz\n", tsc_khz / 1000);
+	kprintf("), TSC %lu MHz\n", cycles_khz / 1000);
 	if (want && want != smp_ncpus)
 		panic("smp: cpus=%u on the command line, %u online", want, smp_ncpus);
 }

@@ -130,9 +130,11 @@ void trap_dispatch(struct trap_frame *f)
 		fix = vtlmem_fixup(f->rip);
 		if (fix) {
 			fault_rec.count++;
-			fault_rec.cr2 = cr2;
+			fault_rec.addr = cr2;
+			fault_rec.kind = ((f->error & 1) ? FAULT_PRESENT : 0) |
+					 ((f->error & 2) ? FAULT_WRITE : 0);
 			fault_rec.error = f->error;
-			fault_rec.rip = f->rip;
+			fault_rec.ip = f->rip;
 			fault_rec.fixup = fix;
 			f->rip = fix;
 			return;

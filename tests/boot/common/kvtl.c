@@ -5,7 +5,7 @@
  *   2. vtlmem_vmap_create(): the vmap window; the library allocates the
  *      upper-level tables covering it.
  *   3. Install vtlmem_vmap_top_entries() in every root page table (here:
- *      the one PML4), before the first map.
+ *      the kernel's one root table), before the first map.
  */
 #include "kvtl.h"
 
@@ -32,7 +32,7 @@ void kv_uninstall(struct vtlmem_vmap *vm)
 	n = vtlmem_vmap_top_entries(vm, e, ARRAY_SIZE(e));
 	for (i = 0; i < n && i < ARRAY_SIZE(e); i++)
 		kernel_set_top(e[i].index, 0);
-	write_cr3(read_cr3());  /* drop cached upper-level entries */
+	tlb_flush_local();      /* drop cached upper-level entries */
 }
 
 void kv_init(void)
@@ -90,11 +90,11 @@ void vtl0_gather(const vtlmem_paddr_t *pages, uint64_t offset, uint8_t *out, siz
 
 uintptr_t window_va_of(uint64_t pa)
 {
-	struct pt_walk w;
+	struct kpt_info w;
 	uintptr_t va;
 
 	for (va = VMAP_BASE; va < VMAP_BASE + VMAP_SIZE; va += PAGE_SIZE) {
-		pt_walk(va, &w);
+		kpt_lookup(va, &w);
 		if (w.level == 0 && w.pa == pa)
 			return va;
 	}

@@ -5,7 +5,7 @@
  * and the remote shootdown, and a count of every op the library called
  * (on any CPU). The SMP test switches (skip the IPIs, a CPU that stops
  * answering them, the shootdown timeout) are smp_sw / smp_set_deaf() in
- * smp.h.
+ * kernel.h.
  */
 #ifndef BOOT_PLATFORM_H
 #define BOOT_PLATFORM_H

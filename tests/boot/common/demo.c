@@ -28,7 +28,6 @@
 #include <vtlmem/vtl0.h>
 
 #include "kvtl.h"
-#include "smp.h"
 
 /* ---- VTL0's side: the structures, laid out in VTL0 pages ---- */
 
@@ -460,9 +459,10 @@ static void demo_smc(void)
 
 /*
  * A VTL0 page becomes inaccessible while the secure kernel has it mapped
- * (what a hypervisor revoking access does; simulated by clearing the PTE
- * and invalidating it on this CPU, the one that reads): the copy faults,
- * the #PF handler resumes in the library, the call fails. Runs on CPU 2.
+ * (what a hypervisor revoking access does; simulated by clearing its leaf
+ * entry and invalidating it on this CPU, the one that reads): the copy
+ * faults, the fault handler resumes in the library, the call fails. Runs
+ * on CPU 2.
  */
 static void demo_revoked_page(void)
 {
@@ -472,8 +472,7 @@ static void demo_revoked_page(void)
 					    .flags = VTLMEM_PHYSPTR_PERSISTENT };
 	static uint8_t buf[2 * 4096];
 	struct vtlmem_physptr p;
-	struct pt_walk w;
-	uint64_t *pte, saved, faults = fault_rec.count;
+	uint64_t saved, faults = fault_rec.count;
 	char what[64];
 	size_t done = 0;
 	uintptr_t va;
@@ -485,11 +484,7 @@ static void demo_revoked_page(void)
 		return;
 	}
 	va = window_va_of(vtl0_pa(93));
-	pt_walk(va, &w);
-	pte = (uint64_t *)phys_to_virt(w.table[3]) + ((va >> 12) & 511);
-	saved = *pte;
-	*pte = 0;
-	invlpg(va);
+	saved = kpt_revoke(va);
 	err = vtlmem_physptr_read_slice(&p, 1000, 5000, buf, &done);
 	ksnprintf(what, sizeof(what), "CPU %u: read 5000 bytes from 1000, 2nd page revoked",
 		  smp_cpu_id());
@@ -497,8 +492,7 @@ static void demo_revoked_page(void)
 	kprintf("      %zu bytes copied, %lu page fault(s) resolved by vtlmem_fixup()\n", done,
 		fault_rec.count - faults);
 	expect_true("  exactly the bytes before the revoked page", done == PAGE_SIZE - 1000);
-	*pte = saved;
-	invlpg(va);
+	kpt_restore(va, saved);
 	vtlmem_physptr_destroy(&p);
 }
 
@@ -592,7 +586,7 @@ static void demo_hostile(void)
 	expect("chain head not page-aligned", err, -VTLMEM_EINVAL);
 	err = VTLMEM_VTL0_READ(&ctx, vtlmem_pa(virt_to_phys(&secret)), &a);
 	expect("SMC block at a VTL1 address (kernel data)", err, -VTLMEM_EPERM);
-	err = VTLMEM_VTL0_WRITE(&ctx, vtlmem_pa(read_cr3() & PTE_ADDR), &a);
+	err = VTLMEM_VTL0_WRITE(&ctx, vtlmem_pa(kernel_root()), &a);
 	expect("results written to a VTL1 page table", err, -VTLMEM_EPERM);
 	err = VTLMEM_VTL0_READ(&ctx, vtlmem_pa(1UL << boot_platform.pa_bits), &a);
 	expect("SMC block beyond the physical-address width", err, -VTLMEM_ERANGE);
@@ -626,7 +620,7 @@ static void print_stats(void)
 		"acknowledged\n");
 	for (c = 0; c < smp_ncpus; c++)
 		kprintf("    cpu %u    %10lu   %15lu   %23lu   %12lu\n", c, slot_maps_by_cpu[c],
-			cpus[c].shootdowns_sent, cpus[c].ipis_received, cpus[c].acks);
+			kcpu(c)->shootdowns_sent, kcpu(c)->ipis_received, kcpu(c)->acks);
 	kprintf("  vtlmem_vmap_dump:\n");
 	vtlmem_vmap_dump(kv_vm, kputs_line, "    ");
 	kprintf("  vtlmem_rtable_dump:\n");

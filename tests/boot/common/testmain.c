@@ -6,15 +6,16 @@
  * EXIT_PASS or EXIT_FAIL.
  *
  * "crash=<how>" instead makes the kernel fail in one way (a failed check,
- * a page fault outside the library, a stack overflow, a triple fault, a
- * hang, an exit without a summary; on another CPU: a page fault, a hang),
- * for harness-selftest: the runner must report each as a failure.
- * "bench=1" runs the boot bench (bench.c) instead of the tests.
+ * a page fault outside the library, a stack overflow, a hang, an exit
+ * without a summary; on another CPU: a page fault, a hang; and the arch's
+ * own, arch_crash(): x86_64's triple fault), for harness-selftest: the
+ * runner must report each as a failure.
+ * "bench=1" runs the boot bench (bench.c) instead of the tests; "list=1"
+ * prints "boot test <name>" for each case, in order, and exits.
  */
 #include "ktest.h"
 #include "kvtl.h"
 #include "platform.h"
-#include "smp.h"
 
 extern const struct ktest __boot_tests_start[], __boot_tests_end[];
 
@@ -67,7 +68,7 @@ static void check_at_rest(void)
 	smp_sw.skip_ipis = smp_sw.no_poll = false;
 	smp_sw.sd_timeout_us = SD_TIMEOUT_US_DEFAULT;
 	for (i = 0; i < smp_ncpus; i++)
-		if (cpus[i].deaf) {
+		if (smp_is_deaf(i)) {
 			ktest_fail(__FILE__, __LINE__, "cpu %u still ignores IPIs", i);
 			smp_set_deaf(i, false);
 		}
@@ -129,7 +130,7 @@ void ktest_skip(const char *why)
 /* Run one case: 1 passed, 0 failed, -1 skipped (not counted either way). */
 static int run_one(const struct ktest *t)
 {
-	uint64_t t0 = rdtsc(), ms;
+	uint64_t t0 = cycles(), ms;
 	unsigned i;
 
 	failures = 0;
@@ -138,7 +139,7 @@ static int run_one(const struct ktest *t)
 	t->fn();
 	oops_context = NULL;
 	check_at_rest();
-	ms = (rdtsc() - t0) / (tsc_khz ? tsc_khz : 1);
+	ms = (cycles() - t0) / (cycles_khz ? cycles_khz : 1);
 	if (ms >= 2000)
 		kprintf("    (%s took %lu ms)\n", t->name, ms);
 	if (skipped && !failures) {
@@ -180,17 +181,12 @@ static void ap_hang(unsigned cpu, void *arg)
 {
 	(void)cpu;
 	(void)arg;
-	for (;;)
-		__asm__ volatile("cli; hlt");
+	cpu_stop();
 }
 
 static noreturn void crash(const char *how)
 {
 	static const struct ktest failing = { "harness_failing_check", crash_check, "", 0 };
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) no_idt = { 0, 0 };
 
 	kprintf("crash=%s\n", how);
 	if (!memcmp(how, "fail", 5)) {
@@ -201,11 +197,8 @@ static noreturn void crash(const char *how)
 		kprintf("%u\n", *(volatile uint32_t *)(PROBE_BASE + 0x400000));
 	} else if (!memcmp(how, "stack", 6)) {
 		kprintf("%d\n", deep(0));
-	} else if (!memcmp(how, "triple", 7)) {
-		__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
 	} else if (!memcmp(how, "hang", 5)) {
-		for (;;)
-			__asm__ volatile("cli; hlt");
+		cpu_stop();
 	} else if (!memcmp(how, "exit", 5)) {
 		kexit(EXIT_PASS);
 	} else if (!memcmp(how, "appf", 5) && smp_ncpus > 1) {
@@ -215,6 +208,7 @@ static noreturn void crash(const char *how)
 		smp_start(1, ap_hang, NULL);
 		smp_wait(1);
 	}
+	arch_crash(how);
 	panic("crash=%s: unknown, or it did not crash", how);
 }
 
@@ -235,6 +229,12 @@ noreturn void kernel_main(void)
 	n = sorted_cases(cases, ARRAY_SIZE(cases));
 	if (n < (size_t)(__boot_tests_end - __boot_tests_start))
 		panic("more than %zu boot tests: enlarge cases[]", ARRAY_SIZE(cases));
+	cmdline_get("list", only, sizeof(only));
+	if (only[0]) {
+		for (i = 0; i < n; i++)
+			kprintf("boot test %s\n", cases[i]->name);
+		kexit(EXIT_PASS);
+	}
 	cmdline_get("only", only, sizeof(only));
 	kprintf("boot tests: %zu cases on %u CPU(s)%s%s\n", n, smp_ncpus,
 		only[0] ? ", running only " : "", only);

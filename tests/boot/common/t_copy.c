@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The fallible copy, fill and single-copy-atomic accessors on a real #PF.
+ * The fallible copy, fill and single-copy-atomic accessors on a real page
+ * fault.
  *
  * The kernel maps a probe area by hand (its own page tables, not the vmap
  * manager):
@@ -9,11 +10,11 @@
  *   page 9      read-write
  *   page 10     read-only
  *   page 11     not present
- * A copy that runs into page 8 or page 10 faults for real; the #PF handler
+ * A copy that runs into page 8 or page 10 faults for real; the fault handler
  * resumes at the library's fixup, and the routine must report exactly how
  * many bytes it did not copy, with nothing written past the fault.
- * The handler's fault record proves the fault was taken (address, error
- * code: bit 0 present, bit 1 write).
+ * The handler's fault record proves the fault was taken (address, kind:
+ * FAULT_PRESENT for a permission fault on a mapped page, FAULT_WRITE).
  */
 #include <vtlmem/copy.h>
 
@@ -25,8 +26,6 @@
 #define RW2         P(9)
 #define RO          P(10)
 #define HOLE2       P(11)
-#define PF_PRESENT  1UL
-#define PF_WRITE    2UL
 
 static uint64_t probe_pa[12];
 static uint8_t buf[RW_PAGES * PAGE_SIZE + 64] __attribute__((aligned(64)));
@@ -75,8 +74,7 @@ static void probe_setup(void)
 			probe_pa[i] = page_alloc();
 			if (!probe_pa[i])
 				panic("probe_setup: out of pages");
-			kmap_page(P(i), probe_pa[i],
-				  PTE_P | PTE_NX | (P(i) == RO ? 0 : PTE_W));
+			kmap_page(P(i), probe_pa[i], P(i) == RO ? KMAP_RO : KMAP_RW);
 		}
 		mapped = true;
 	}
@@ -91,11 +89,11 @@ static void probe_setup(void)
 	}
 }
 
-/* Did a fixed-up #PF happen since count0, at an address in [lo, hi)? */
-static bool faulted_in(uint64_t count0, uintptr_t lo, uintptr_t hi, uint64_t err)
+/* Did a fixed-up fault happen since count0, at an address in [lo, hi)? */
+static bool faulted_in(uint64_t count0, uintptr_t lo, uintptr_t hi, unsigned kind)
 {
-	return fault_rec.count > count0 && fault_rec.cr2 >= lo && fault_rec.cr2 < hi &&
-	       (fault_rec.error & (PF_PRESENT | PF_WRITE)) == err;
+	return fault_rec.count > count0 && fault_rec.addr >= lo && fault_rec.addr < hi &&
+	       fault_rec.kind == kind;
 }
 
 static const size_t sizes[] = {
@@ -126,7 +124,7 @@ KTEST(fixup_is_zero_for_addresses_outside_the_library)
 {
 	CHECK_EQ(vtlmem_fixup(0), 0);
 	CHECK_EQ(vtlmem_fixup((uintptr_t)kernel_main), 0);
-	CHECK_EQ(vtlmem_fixup((uintptr_t)trap_init), 0);
+	CHECK_EQ(vtlmem_fixup((uintptr_t)kputs), 0);
 	CHECK_EQ(vtlmem_fixup((uintptr_t)probe_setup + 4), 0);
 	CHECK_EQ(vtlmem_fixup(KERNEL_VMA), 0);
 	CHECK_EQ(vtlmem_fixup(~(uintptr_t)0), 0);
@@ -184,8 +182,8 @@ KTEST(copy_from_not_present_page_returns_exact_residual)
 			if (want ? !faulted_in(faults, HOLE, HOLE + PAGE_SIZE, 0) :
 				   fault_rec.count != faults) {
 				ktest_fail(__FILE__, __LINE__,
-					   "n %zu, k %zu: fault record %lu->%lu cr2 %lx err %lx",
-					   n, k, faults, fault_rec.count, fault_rec.cr2,
+					   "n %zu, k %zu: fault record %lu->%lu addr %lx error %lx",
+					   n, k, faults, fault_rec.count, fault_rec.addr,
 					   fault_rec.error);
 				return;
 			}
@@ -204,10 +202,10 @@ static void probe_restore(uintptr_t va, size_t len)
 
 /*
  * Write [end - k, end - k + n) where the k bytes before end are writable and
- * the page at end is not present (err PF_WRITE) or read-only (err
- * PF_PRESENT | PF_WRITE). Returns false after reporting a failure.
+ * the page at end is not present (kind FAULT_WRITE) or read-only (kind
+ * FAULT_PRESENT | FAULT_WRITE). Returns false after reporting a failure.
  */
-static bool write_one(uintptr_t end, uint64_t err, bool fill, size_t n, size_t k)
+static bool write_one(uintptr_t end, unsigned kind, bool fill, size_t n, size_t k)
 {
 	size_t got, want = n > k ? n - k : 0, done = n - want, i;
 	uintptr_t dst = end - k;
@@ -240,16 +238,16 @@ static bool write_one(uintptr_t end, uint64_t err, bool fill, size_t n, size_t k
 			}
 		}
 	}
-	if (want ? !faulted_in(faults, end, end + PAGE_SIZE, err) : fault_rec.count != faults) {
-		ktest_fail(__FILE__, __LINE__, "%s n %zu, k %zu: fault record %lu->%lu cr2 %lx err %lx",
-			   what, n, k, faults, fault_rec.count, fault_rec.cr2, fault_rec.error);
+	if (want ? !faulted_in(faults, end, end + PAGE_SIZE, kind) : fault_rec.count != faults) {
+		ktest_fail(__FILE__, __LINE__, "%s n %zu, k %zu: fault record %lu->%lu addr %lx error %lx",
+			   what, n, k, faults, fault_rec.count, fault_rec.addr, fault_rec.error);
 		return false;
 	}
 	probe_restore(dst, done);
 	return true;
 }
 
-static void write_into(uintptr_t end, uint64_t err, bool fill)
+static void write_into(uintptr_t end, unsigned kind, bool fill)
 {
 	size_t avail = end == HOLE ? RW_PAGES * PAGE_SIZE : PAGE_SIZE, i, j;
 
@@ -259,28 +257,28 @@ static void write_into(uintptr_t end, uint64_t err, bool fill)
 	for (i = 0; i < ARRAY_SIZE(sizes); i++)
 		for (j = 0; j < ARRAY_SIZE(befores); j++)
 			if (interesting(sizes[i], befores[j]) && befores[j] <= avail &&
-			    !write_one(end, err, fill, sizes[i], befores[j]))
+			    !write_one(end, kind, fill, sizes[i], befores[j]))
 				return;
 }
 
 KTEST(copy_to_not_present_page_returns_exact_residual)
 {
-	write_into(HOLE, PF_WRITE, false);
+	write_into(HOLE, FAULT_WRITE, false);
 }
 
 KTEST(copy_to_read_only_page_faults_with_exact_residual)
 {
-	write_into(RO, PF_PRESENT | PF_WRITE, false);
+	write_into(RO, FAULT_PRESENT | FAULT_WRITE, false);
 }
 
 KTEST(fill_to_not_present_page_returns_exact_residual)
 {
-	write_into(HOLE, PF_WRITE, true);
+	write_into(HOLE, FAULT_WRITE, true);
 }
 
 KTEST(fill_to_read_only_page_faults_with_exact_residual)
 {
-	write_into(RO, PF_PRESENT | PF_WRITE, true);
+	write_into(RO, FAULT_PRESENT | FAULT_WRITE, true);
 }
 
 KTEST(atomic_loads_from_not_present_page_fault_and_leave_output)
@@ -299,15 +297,15 @@ KTEST(atomic_loads_from_not_present_page_fault_and_leave_output)
 		v64 = 0x4444444444444444;
 		faults = fault_rec.count;
 		CHECK_INT(vtlmem_load8((const void *)at[i], &v8), -VTLMEM_EFAULT);
-		CHECK_EQ(fault_rec.cr2, at[i]);
+		CHECK_EQ(fault_rec.addr, at[i]);
 		CHECK_INT(vtlmem_load16((const void *)at[i], &v16), -VTLMEM_EFAULT);
-		CHECK_EQ(fault_rec.cr2, at[i]);
+		CHECK_EQ(fault_rec.addr, at[i]);
 		CHECK_INT(vtlmem_load32((const void *)at[i], &v32), -VTLMEM_EFAULT);
-		CHECK_EQ(fault_rec.cr2, at[i]);
+		CHECK_EQ(fault_rec.addr, at[i]);
 		CHECK_INT(vtlmem_load64((const void *)at[i], &v64), -VTLMEM_EFAULT);
-		CHECK_EQ(fault_rec.cr2, at[i]);
+		CHECK_EQ(fault_rec.addr, at[i]);
 		CHECK_EQ(fault_rec.count, faults + 4);
-		CHECK_EQ(fault_rec.error & (PF_PRESENT | PF_WRITE), 0);
+		CHECK_EQ(fault_rec.kind, 0);
 		CHECK_EQ(v8, 0x11);
 		CHECK_EQ(v16, 0x2222);
 		CHECK_EQ(v32, 0x33333333);
@@ -328,23 +326,23 @@ KTEST(atomic_stores_to_read_only_page_fault_and_write_nothing)
 		memcpy(&before, probe_dm(va), 8);
 		faults = fault_rec.count;
 		CHECK_INT(vtlmem_store8((void *)va, 0xa1), -VTLMEM_EFAULT);
-		CHECK_EQ(fault_rec.cr2, va);
+		CHECK_EQ(fault_rec.addr, va);
 		CHECK_INT(vtlmem_store16((void *)va, 0xa1a2), -VTLMEM_EFAULT);
-		CHECK_EQ(fault_rec.cr2, va);
+		CHECK_EQ(fault_rec.addr, va);
 		CHECK_INT(vtlmem_store32((void *)va, 0xa1a2a3a4), -VTLMEM_EFAULT);
-		CHECK_EQ(fault_rec.cr2, va);
+		CHECK_EQ(fault_rec.addr, va);
 		CHECK_INT(vtlmem_store64((void *)va, 0xa1a2a3a4a5a6a7a8), -VTLMEM_EFAULT);
-		CHECK_EQ(fault_rec.cr2, va);
+		CHECK_EQ(fault_rec.addr, va);
 		CHECK_EQ(fault_rec.count, faults + 4);
-		CHECK_EQ(fault_rec.error & (PF_PRESENT | PF_WRITE), PF_PRESENT | PF_WRITE);
+		CHECK_EQ(fault_rec.kind, FAULT_PRESENT | FAULT_WRITE);
 		memcpy(&after, probe_dm(va), 8);
 		CHECK_EQ(after, before);
 	}
 	faults = fault_rec.count;
 	CHECK_INT(vtlmem_store64((void *)HOLE, 1), -VTLMEM_EFAULT);
 	CHECK_EQ(fault_rec.count, faults + 1);
-	CHECK_EQ(fault_rec.cr2, HOLE);
-	CHECK_EQ(fault_rec.error & (PF_PRESENT | PF_WRITE), PF_WRITE);
+	CHECK_EQ(fault_rec.addr, HOLE);
+	CHECK_EQ(fault_rec.kind, FAULT_WRITE);
 }
 
 KTEST(atomic_loads_and_stores_move_whole_values)

@@ -1,21 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
  * The vmap manager on the real MMU: what the CPU's page walk sees after a
- * map (walking CR3's tables in software), copies through the mapping
- * compared with the same bytes through the direct map, the guard page and
- * read-only mappings faulting for real, TLB invalidation proven by a fault
- * on a translation the TLB had cached, PAT memory types, per-CPU slots, and
- * page-table allocation failure leaving CR3's tables byte-identical.
+ * map (walking the live tables in software: kpt_lookup), copies through the
+ * mapping compared with the same bytes through the direct map, the guard
+ * page and read-only mappings faulting for real, TLB invalidation proven by
+ * a fault on a translation the TLB had cached, the memory type each cache
+ * policy selects, per-CPU slots, and page-table allocation failure leaving
+ * the live tables byte-identical.
  */
 #include <vtlmem/copy.h>
 #include <vtlmem/vmap.h>
 
 #include "ktest.h"
 #include "kvtl.h"
-#include "pat.h"
-
-#define PF_PRESENT 1UL
-#define PF_WRITE   2UL
 
 static uint8_t buf[64 * 1024] __attribute__((aligned(64)));
 static uint8_t snap_a[SNAP_MAX_PAGES][4096], snap_b[SNAP_MAX_PAGES][4096];
@@ -43,29 +40,32 @@ static int map_pages(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t
 	return err;
 }
 
-/* Every leaf of [va, va + n pages) as the MMU sees it: pages[i], NX, !G, !U. */
+/*
+ * Every leaf of [va, va + n pages) as the MMU sees it: a 4 KiB page at
+ * pages[i], never executable, not global, not user, writable iff rw, of
+ * memory type memtype; and the guard page after them not mapped.
+ */
 static void check_leaves(uintptr_t va, const vtlmem_paddr_t *pages, size_t n, bool rw,
-			 unsigned memtype)
+			 enum kmemtype memtype)
 {
-	struct pt_walk w;
+	struct kpt_info w;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		pt_walk(va + i * PAGE_SIZE, &w);
-		if (w.level != 0 || w.pa != vtlmem_pa_val(pages[i]) || !(w.leaf & PTE_NX) ||
-		    (w.leaf & (PTE_G | PTE_U)) || !!(w.leaf & PTE_W) != rw ||
-		    pt_memtype(w.leaf) != memtype) {
+		kpt_lookup(va + i * PAGE_SIZE, &w);
+		if (w.level != 0 || w.pa != vtlmem_pa_val(pages[i]) || w.executable ||
+		    w.global || w.user || w.writable != rw || w.memtype != memtype) {
 			ktest_fail(__FILE__, __LINE__,
-				   "page %zu at %lx: level %d pte %lx (want pa %lx %s type %u)",
-				   i, va + i * PAGE_SIZE, w.level, w.leaf,
+				   "page %zu at %lx: level %d entry %lx (want pa %lx %s type %u)",
+				   i, va + i * PAGE_SIZE, w.level, w.entry,
 				   vtlmem_pa_val(pages[i]), rw ? "RW" : "RO", memtype);
 			return;
 		}
 	}
-	pt_walk(va + n * PAGE_SIZE, &w);
+	kpt_lookup(va + n * PAGE_SIZE, &w);
 	if (w.level != -1)
-		ktest_fail(__FILE__, __LINE__, "guard page %lx is mapped: pte %lx",
-			   va + n * PAGE_SIZE, w.leaf);
+		ktest_fail(__FILE__, __LINE__, "guard page %lx is mapped: entry %lx",
+			   va + n * PAGE_SIZE, w.entry);
 }
 
 /* Compare n pages read through the mapping with the direct map's bytes. */
@@ -89,7 +89,7 @@ static bool load_faults(uintptr_t va)
 	uint8_t v = 0x77;
 
 	return vtlmem_load8((const void *)va, &v) == -VTLMEM_EFAULT && v == 0x77 &&
-	       fault_rec.count == faults + 1 && fault_rec.cr2 == va;
+	       fault_rec.count == faults + 1 && fault_rec.addr == va;
 }
 
 static void unmap_purge(struct vtlmem_vmap *vm, struct vtlmem_mapping *m)
@@ -113,7 +113,7 @@ KTEST(vmap_noncontiguous_pages_map_in_request_order)
 	}
 	REQUIRE_INT(map_pages(kv_vm, pages, n, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, &m, &va), 0);
 	CHECK(va >= VMAP_BASE && va + (n + 1) * PAGE_SIZE <= VMAP_BASE + VMAP_SIZE);
-	check_leaves(va, pages, n, true, PAT_WB);
+	check_leaves(va, pages, n, true, KMEM_WB);
 	CHECK(mapping_matches(va, pages, n));
 	/* write through the mapping, see it through the direct map */
 	for (i = 0; i < n * PAGE_SIZE; i++)
@@ -141,13 +141,13 @@ KTEST(vmap_copy_into_guard_page_returns_exact_residual)
 	faults = fault_rec.count;
 	CHECK_EQ(vtlmem_copy(buf, (const void *)(guard - 100), 300), 200);
 	CHECK(fault_rec.count > faults);  /* a wide move, then the byte tail */
-	CHECK(fault_rec.cr2 >= guard && fault_rec.cr2 < guard + PAGE_SIZE);
+	CHECK(fault_rec.addr >= guard && fault_rec.addr < guard + PAGE_SIZE);
 	CHECK(!memcmp(buf, (uint8_t *)phys_to_virt(vtlmem_pa_val(pages[2])) + PAGE_SIZE - 100,
 		      100));
 	CHECK_EQ(buf[100], 0xee);
 	memset(buf, 0x3c, 512);
 	CHECK_EQ(vtlmem_copy((void *)(guard - 10), buf, 50), 40);
-	CHECK_EQ((fault_rec.error & (PF_PRESENT | PF_WRITE)), PF_WRITE);
+	CHECK_EQ(fault_rec.kind, FAULT_WRITE);
 	CHECK(!memcmp(buf, (uint8_t *)phys_to_virt(vtlmem_pa_val(pages[2])) + PAGE_SIZE - 10,
 		      10));
 	CHECK_EQ(vtlmem_copy(buf, (const void *)guard, 1), 1);
@@ -165,14 +165,14 @@ KTEST(vmap_read_only_mapping_refuses_writes_by_faulting)
 	kv_init();
 	vtl0_fill(vtl0_pa(30), 2 * PAGE_SIZE, 4);
 	REQUIRE_INT(map_pages(kv_vm, pages, 2, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, &m, &va), 0);
-	check_leaves(va, pages, 2, false, PAT_WB);
+	check_leaves(va, pages, 2, false, KMEM_WB);
 	CHECK(mapping_matches(va, pages, 2));
 	memset(buf, 0x99, 64);
 	faults = fault_rec.count;
 	CHECK_EQ(vtlmem_copy((void *)(va + PAGE_SIZE - 5), buf, 10), 10);
 	CHECK(fault_rec.count > faults);
-	CHECK_EQ(fault_rec.cr2, va + PAGE_SIZE - 5);
-	CHECK_EQ(fault_rec.error & (PF_PRESENT | PF_WRITE), PF_PRESENT | PF_WRITE);
+	CHECK_EQ(fault_rec.addr, va + PAGE_SIZE - 5);
+	CHECK_EQ(fault_rec.kind, FAULT_PRESENT | FAULT_WRITE);
 	CHECK_EQ(vtlmem_fill((void *)va, 0, 100), 100);
 	CHECK_INT(vtlmem_store64((void *)(va + 8), 1), -VTLMEM_EFAULT);
 	CHECK(vtl0_check(vtl0_pa(30), 2 * PAGE_SIZE, 4));
@@ -192,7 +192,7 @@ KTEST(vmap_unmap_invalidates_the_tlb_before_returning)
 	for (i = 0; i < 4; i++)         /* the TLB now caches every page */
 		CHECK_INT(vtlmem_load8((const void *)(va + i * PAGE_SIZE), &v), 0);
 	CHECK_INT(vtlmem_vmap_unmap(kv_vm, m), 0);
-	for (i = 0; i < 4; i++)         /* before any purge: the local invlpg */
+	for (i = 0; i < 4; i++)         /* before any purge: the local invalidation */
 		CHECK(load_faults(va + i * PAGE_SIZE));
 	CHECK_INT(vtlmem_vmap_purge(kv_vm), 0);
 	for (i = 0; i < 4; i++)
@@ -312,8 +312,8 @@ KTEST(vmap_refuses_secure_kernel_pages)
 	refused(p, 1, -VTLMEM_EPERM, "kernel image page");
 	p[0] = vtlmem_pa(virt_to_phys(heap) & ~(PAGE_SIZE - 1));
 	refused(p, 1, -VTLMEM_EPERM, "kernel heap page");
-	p[0] = vtlmem_pa(read_cr3() & PTE_ADDR);
-	refused(p, 1, -VTLMEM_EPERM, "the PML4");
+	p[0] = vtlmem_pa(kernel_root());
+	refused(p, 1, -VTLMEM_EPERM, "the root page table");
 	p[0] = vtlmem_pa(pool_start);
 	refused(p, 1, -VTLMEM_EPERM, "page-table pool page");
 	p[0] = vtlmem_pa(VTL0_START - PAGE_SIZE);
@@ -358,15 +358,15 @@ KTEST(vmap_refuses_pages_reserved_by_someone_else)
 	CHECK_INT(vtlmem_release(&kv_rt, h), 0);
 }
 
-KTEST(vmap_cache_policies_select_the_pat_memory_type)
+KTEST(vmap_cache_policies_select_their_memory_type)
 {
 	static const struct {
 		enum vtlmem_cache cache;
-		unsigned type;
+		enum kmemtype type;
 	} c[] = {
-		{ VTLMEM_CACHE_WB, PAT_WB },
-		{ VTLMEM_CACHE_UC, PAT_UC },
-		{ VTLMEM_CACHE_WC, PAT_WC },
+		{ VTLMEM_CACHE_WB, KMEM_WB },
+		{ VTLMEM_CACHE_UC, KMEM_UC },
+		{ VTLMEM_CACHE_WC, KMEM_WC },
 	};
 	struct vtlmem_mapping *m;
 	vtlmem_paddr_t p;
@@ -384,14 +384,6 @@ KTEST(vmap_cache_policies_select_the_pat_memory_type)
 	}
 }
 
-static unsigned long rflags(void)
-{
-	unsigned long f;
-
-	__asm__ volatile("pushfq; popq %0" : "=r"(f));
-	return f;
-}
-
 KTEST(slot_map_invalidates_locally_only)
 {
 	struct vtlmem_range r[2] = { { vtl0_page(600), PAGE_SIZE }, { vtl0_page(601), PAGE_SIZE } };
@@ -407,8 +399,8 @@ KTEST(slot_map_invalidates_locally_only)
 	st0 = stats(kv_vm);
 	REQUIRE_INT(vtlmem_slot_map(kv_vm, &r[0].pa, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, h, &s), 0);
 	CHECK_EQ(preempt_depth_here(), 1);
-	CHECK(!(rflags() & (1UL << 9)));
-	check_leaves(vtlmem_va_val(s.va), &r[0].pa, 1, true, PAT_WB);
+	CHECK(!irqs_enabled());
+	check_leaves(vtlmem_va_val(s.va), &r[0].pa, 1, true, KMEM_WB);
 	CHECK_INT(vtlmem_load8((const void *)vtlmem_va_val(s.va), &v), 0);   /* cached now */
 	CHECK_EQ(v, vtl0_pattern(vtl0_pa(600), 6));
 	CHECK_INT(vtlmem_slot_unmap(kv_vm, &s), 0);
@@ -458,7 +450,7 @@ KTEST(slot_unmap_out_of_order_is_refused)
 /*
  * A second window, so a map needs new leaf tables: fail the i-th page-table
  * allocation (then the i-th bookkeeping allocation) for every i; each
- * failure must leave CR3's tables under the window byte-identical and every
+ * failure must leave the live tables under the window byte-identical and every
  * page and allocation given back.
  */
 static void map_with_injection(struct vtlmem_vmap *vm, bool pt)
@@ -504,7 +496,7 @@ static void map_with_injection(struct vtlmem_vmap *vm, bool pt)
 		CHECK(i >= 2);  /* >2 MiB in a fresh window: at least two leaf tables */
 	else
 		CHECK(i >= 1);
-	check_leaves(va, pages, 600, true, PAT_WB);
+	check_leaves(va, pages, 600, true, KMEM_WB);
 	CHECK(mapping_matches(va, pages, 8));
 	CHECK(mapping_matches(va + 590 * PAGE_SIZE, pages + 590, 10));
 	unmap_purge(vm, m);
@@ -561,12 +553,12 @@ static void second_window(bool pt)
 	CHECK_EQ(heap_live_outside_rtable(), heap0);
 }
 
-KTEST(vmap_pt_alloc_failure_leaves_cr3_tables_identical)
+KTEST(vmap_pt_alloc_failure_leaves_the_live_tables_identical)
 {
 	second_window(true);
 }
 
-KTEST(vmap_bookkeeping_alloc_failure_leaves_cr3_tables_identical)
+KTEST(vmap_bookkeeping_alloc_failure_leaves_the_live_tables_identical)
 {
 	second_window(false);
 }

@@ -4,7 +4,7 @@
  * BOOT_BENCH = boot-bench, 4 CPUs). What the quarantine saves on real
  * (emulated) CPUs with real IPIs: single-page window maps and unmaps, and
  * per 1000 unmaps the remote shootdowns the library issued and the IPIs
- * the platform sent, plus TSC cycles per shootdown round (send the IPIs,
+ * the platform sent, plus cycles() per shootdown round (send the IPIs,
  * every other CPU invalidates and acknowledges). Three runs:
  *   - CPU 0 maps and unmaps, the other CPUs idle (woken by each IPI);
  *   - every CPU maps and unmaps at once (1000 unmaps in all; a map that
@@ -12,7 +12,8 @@
  *     -ENOSPC, as vmap.h says, and is retried and counted);
  *   - baseline: CPU 0 purges after every unmap (a shootdown per unmap, as
  *     a vmap without quarantine would).
- * Cycle counts are informational: under QEMU TCG the TSC is the host's and
+ * Cycle counts are informational: under QEMU TCG the counter (x86_64: the
+ * TSC) is the host's and
  * the CPUs are emulated (4 vCPU threads on however many host cores there
  * are: a vCPU that waits on a spinlock or for an acknowledgement may wait
  * for another vCPU the host has descheduled), so they are not hardware
@@ -22,7 +23,6 @@
 
 #include "ktest.h"
 #include "kvtl.h"
-#include "smp.h"
 
 #define UNMAPS 1000
 #define BENCH_PAGE0 21000       /* CPU c uses VTL0 pages BENCH_PAGE0 + c * UNMAPS + i */
@@ -38,7 +38,7 @@ static struct bench_run br;
 
 struct snap {
 	struct vtlmem_vmap_stats st;
-	uint64_t ipis_sent, ipis_received, acks, rounds, sd_cycles, timeouts, tsc;
+	uint64_t ipis_sent, ipis_received, acks, rounds, sd_cycles, timeouts, t;
 };
 
 static void snap_take(struct snap *s)
@@ -50,7 +50,7 @@ static void snap_take(struct snap *s)
 	s->rounds = SMP_SUM(sd_rounds);
 	s->sd_cycles = SMP_SUM(sd_cycles);
 	s->timeouts = SMP_SUM(sd_timeouts);
-	s->tsc = rdtsc();
+	s->t = cycles();
 }
 
 static void map_unmap_loop(unsigned cpu, void *arg)
@@ -62,7 +62,7 @@ static void map_unmap_loop(unsigned cpu, void *arg)
 
 	(void)arg;
 	smp_barrier_wait(&br.go);
-	t0 = rdtsc();
+	t0 = cycles();
 	for (i = 0; i < br.per_cpu; i++) {
 		vtlmem_paddr_t p = vtl0_page(BENCH_PAGE0 + cpu * UNMAPS + i);
 		struct vtlmem_map_req req = {
@@ -84,7 +84,7 @@ static void map_unmap_loop(unsigned cpu, void *arg)
 		if (br.purge_each && vtlmem_vmap_purge(kv_vm))
 			__atomic_fetch_add(&br.errors, 1, __ATOMIC_RELAXED);
 	}
-	br.cycles[cpu] = rdtsc() - t0;
+	br.cycles[cpu] = cycles() - t0;
 }
 
 static void idle(unsigned cpu, void *arg)
@@ -129,9 +129,9 @@ static bool bench(const char *what, unsigned ncpus, bool purge_each)
 		ipis * 1000 * 1000 / unmaps % 1000, b.ipis_received - a.ipis_received,
 		b.acks - a.acks);
 	if (rounds)
-		kprintf("  TSC cycles per shootdown round: %lu (%lu rounds)\n",
+		kprintf("  cycles per shootdown round: %lu (%lu rounds)\n",
 			(b.sd_cycles - a.sd_cycles) / rounds, rounds);
-	kprintf("  TSC cycles per map + unmap (mean over CPUs): %lu\n", cyc / unmaps);
+	kprintf("  cycles per map + unmap (mean over CPUs): %lu\n", cyc / unmaps);
 	if (br.enospc)
 		kprintf("  maps retried after -ENOSPC (window full, a purge in flight): %lu\n",
 			br.enospc);
@@ -151,10 +151,10 @@ noreturn void boot_bench(void)
 	bool ok = true;
 
 	kv_init();
-	kprintf("boot bench: %u CPUs, TSC %lu MHz, purge threshold 512 pages\n", smp_ncpus,
-		tsc_khz / 1000);
-	kprintf("(QEMU TCG: emulated CPUs on the host's TSC, so cycle counts are not hardware "
-		"times; shootdown and IPI counts are exact)\n");
+	kprintf("boot bench: %u CPUs, cycle counter %lu MHz, purge threshold 512 pages\n",
+		smp_ncpus, cycles_khz / 1000);
+	kprintf("(QEMU TCG: emulated CPUs on the host's cycle counter, so cycle counts are not "
+		"hardware times; shootdown and IPI counts are exact)\n");
 	ok &= bench("CPU 0 unmaps, the others idle", 1, false);
 	if (smp_ncpus > 1)
 		ok &= bench("every CPU unmaps at once", smp_ncpus, false);

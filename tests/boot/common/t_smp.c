@@ -4,8 +4,8 @@
  * the same time (QEMU -smp 4 -accel tcg,thread=multi: one host thread per
  * vCPU, each with its own TLB), and every byte is checked against the
  * direct map. The cases:
- *   - the platform: each CPU on its own stack, GDT, TSS, IDT and GS data;
- *     the shootdown IPI invalidates other CPUs' TLBs (and without it they
+ *   - the platform: the shootdown IPI invalidates other CPUs' TLBs (and
+ *     without it they
  *     keep the stale translation: QEMU's TLBs are per vCPU and hold an
  *     entry until that vCPU invalidates it); concurrent shootdowns with
  *     interrupts off complete (and deadlock without mailbox polling);
@@ -30,8 +30,6 @@
 
 #include "ktest.h"
 #include "kvtl.h"
-#include "pat.h"
-#include "smp.h"
 
 #define NEED_CPUS(n)                                                          \
 	do {                                                                  \
@@ -73,11 +71,11 @@ static void wait_aps(void)
 /* Wait until *counter reaches want (acquire), bounded, servicing IPIs. */
 static void wait_count(const uint64_t *counter, uint64_t want, const char *what)
 {
-	uint64_t deadline = rdtsc() + us_to_tsc(120000000UL);
+	uint64_t deadline = cycles() + us_to_cycles(120000000UL);
 
 	while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < want) {
 		smp_poll();
-		if (rdtsc() > deadline)
+		if (cycles() > deadline)
 			panic("waited 120 s for %s", what);
 		cpu_relax();
 	}
@@ -133,76 +131,6 @@ static bool load_faults(uintptr_t va)
 	return vtlmem_load64((const void *)va, &v) == -VTLMEM_EFAULT && v == 0x7777;
 }
 
-/* ---- the platform: per-CPU state ---- */
-
-struct cpu_seen {
-	unsigned id_gs, id_plat, apic;
-	uintptr_t rsp, gdtr, idtr, ist;
-	uint16_t tr;
-	bool if_on;
-};
-static struct cpu_seen seen[MAX_CPUS];
-
-static void who_am_i(unsigned cpu, void *arg)
-{
-	struct cpu_seen *s = &seen[cpu];
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) gdtr, idtr;
-	unsigned long f;
-
-	(void)arg;
-	__asm__ volatile("sgdt %0; sidt %1; str %2" : "=m"(gdtr), "=m"(idtr), "=r"(s->tr));
-	__asm__ volatile("pushfq; popq %0" : "=r"(f));
-	__asm__ volatile("movq %%rsp, %0" : "=r"(s->rsp));
-	s->id_gs = smp_cpu_id();
-	s->id_plat = boot_platform.cpu_id(boot_platform.ctx);
-	s->apic = this_cpu()->apic_id;
-	s->gdtr = gdtr.base;
-	s->idtr = idtr.base;
-	s->ist = this_cpu()->tss.ist[0];
-	s->if_on = f & (1UL << 9);
-}
-
-/* Each CPU has its own GS data, stack (guard page below), GDT, TSS and IDT. */
-KTEST(smp_every_cpu_has_its_own_gs_data_stack_gdt_tss_and_idt)
-{
-	extern char boot_stack_top[];
-	struct pt_walk w;
-	char want[8];
-	unsigned c, d;
-
-	cmdline_get("cpus", want, sizeof(want));
-	if (want[0])
-		CHECK_INT(smp_ncpus, want[0] - '0');
-	CHECK_EQ(boot_platform.ncpus, smp_ncpus);
-	memset(seen, 0, sizeof(seen));
-	smp_run(who_am_i, NULL);
-	for (c = 0; c < smp_ncpus; c++) {
-		uintptr_t top = c ? smp_stack_top(c) : (uintptr_t)boot_stack_top;
-
-		CHECK_INT(seen[c].id_gs, c);
-		CHECK_INT(seen[c].id_plat, c);
-		CHECK(seen[c].rsp < top && seen[c].rsp >= top - STACK_SIZE);
-		CHECK_EQ(seen[c].gdtr, (uintptr_t)cpus[c].gdt);
-		CHECK_EQ(seen[c].idtr, (uintptr_t)cpus[c].idt);
-		CHECK_EQ(seen[c].ist, smp_ist_top(c));
-		CHECK_EQ(seen[c].tr, KERNEL_TSS);
-		CHECK(seen[c].if_on);
-		for (d = 0; d < c; d++)
-			CHECK(seen[d].apic != seen[c].apic);
-		pt_walk(c ? smp_guard_page(c) : (uintptr_t)boot_stack_top - STACK_SIZE - PAGE_SIZE,
-			&w);
-		CHECK_INT(w.level, -1);
-		pt_walk(smp_ist_top(c) - IST_STACK_SIZE - PAGE_SIZE, &w);
-		CHECK_INT(w.level, -1);
-	}
-	pt_walk(LAPIC_VA, &w);
-	CHECK_EQ(w.pa, LAPIC_PA);
-	CHECK_EQ(pt_memtype(w.leaf), PAT_UC);
-}
-
 /* ---- the platform: the shootdown IPI on the emulated TLBs ---- */
 
 #define SD_PROBE (PROBE_BASE + 0x10000000UL)   /* mapped by hand, not by the library */
@@ -246,7 +174,7 @@ static void probe_reader(unsigned cpu, void *arg)
 
 /*
  * Map P at SD_PROBE, let every other CPU read it (caching the
- * translation), point the PTE at Q with a local invlpg only, then run
+ * translation), point its entry at Q with a local invalidation only, then run
  * shoot(), and let the readers read again: returns how many reads after
  * the switch still showed P, summed over the readers.
  */
@@ -260,11 +188,11 @@ static uint64_t probe_switch(int (*shoot)(void), int *shoot_ret)
 	memset(&pr, 0, sizeof(pr));
 	pr.vp = dm_u64(p);
 	pr.vq = dm_u64(q);
-	kmap_page(SD_PROBE, p, PTE_P | PTE_NX);
+	kmap_page(SD_PROBE, p, KMAP_RO);
 	start_aps(probe_reader, NULL);
 	set_phase(PH_GO);
 	wait_count(&pr.cached, smp_ncpus - 1, "the readers to cache P");
-	kmap_page(SD_PROBE, q, PTE_P | PTE_NX);         /* invlpg here only */
+	kmap_page(SD_PROBE, q, KMAP_RO);        /* invalidated here only */
 	*shoot_ret = shoot();
 	set_phase(PH_SWITCHED);
 	for (c = 1; c < smp_ncpus; c++)
@@ -276,7 +204,7 @@ static uint64_t probe_switch(int (*shoot)(void), int *shoot_ret)
 		if (!pr.fresh[c] && !pr.stale[c])
 			ktest_fail(__FILE__, __LINE__, "cpu %u read neither P nor Q", c);
 	}
-	kmap_page(SD_PROBE, 0, 0);
+	kmap_page(SD_PROBE, 0, KMAP_NONE);
 	smp_flush_all_cpus();
 	return stale;
 }
@@ -286,7 +214,7 @@ static int shoot_one_page(void)
 	return smp_shootdown(SD_PROBE, PAGE_SIZE);
 }
 
-static int shoot_wide(void)             /* 64 pages: a CR3 reload on the targets */
+static int shoot_wide(void)             /* 64 pages: a whole-TLB flush on the targets */
 {
 	return smp_shootdown(SD_PROBE - 32 * PAGE_SIZE, 64 * PAGE_SIZE);
 }
@@ -1102,8 +1030,8 @@ KTEST(smp_purge_fails_with_eio_while_a_cpu_ignores_ipis_and_reuses_nothing)
 	deaf_ready = deaf_release = 0;
 	smp_start(deaf, deaf_fn, NULL);
 	smp_wait_flag(&deaf_ready, 1, "the CPU to turn deaf");
-	ipis0 = cpus[deaf].ipis_received;
-	acks0 = cpus[deaf].acks;
+	ipis0 = kcpu(deaf)->ipis_received;
+	acks0 = kcpu(deaf)->acks;
 	CHECK_INT(vtlmem_vmap_unmap(kv_vm, m), 0);
 	st0 = stats();
 	smp_sw.sd_timeout_us = 50000;
@@ -1120,8 +1048,8 @@ KTEST(smp_purge_fails_with_eio_while_a_cpu_ignores_ipis_and_reuses_nothing)
 		CHECK_INT(vtlmem_vmap_unmap(kv_vm, m2), 0);
 		CHECK_INT(vtlmem_vmap_purge(kv_vm), -VTLMEM_EIO);
 	}
-	wait_count(&cpus[deaf].ipis_received, ipis0 + 1, "the deaf CPU to take an IPI");
-	CHECK_EQ(cpus[deaf].acks, acks0);       /* it takes them and answers none */
+	wait_count(&kcpu(deaf)->ipis_received, ipis0 + 1, "the deaf CPU to take an IPI");
+	CHECK_EQ(kcpu(deaf)->acks, acks0);      /* it takes them and answers none */
 	__atomic_store_n(&deaf_release, 1, __ATOMIC_RELEASE);
 	smp_wait(deaf);
 	smp_sw.sd_timeout_us = SD_TIMEOUT_US_DEFAULT;

@@ -5,7 +5,7 @@
  * per-class lists. Blocks are aligned to min(class size, 4 KiB). Memory is
  * "VTL1": the ownership op refuses it. One spinlock (any CPU, any context).
  */
-#include "smp.h"
+#include "kernel.h"
 
 #define MIN_SHIFT 4
 #define MAX_SHIFT 20

@@ -110,7 +110,7 @@ KTEST(vtl0_calls_refuse_secure_kernel_memory)
 	CHECK_INT(vtlmem_vtl0_read(&kv_vtl0, vtlmem_pa(virt_to_phys(&image_var)), buf, 8, &done),
 		  -VTLMEM_EPERM);
 	CHECK_EQ(done, 0);
-	CHECK_INT(vtlmem_vtl0_write(&kv_vtl0, vtlmem_pa(read_cr3() & PTE_ADDR), buf, 8, &done),
+	CHECK_INT(vtlmem_vtl0_write(&kv_vtl0, vtlmem_pa(kernel_root()), buf, 8, &done),
 		  -VTLMEM_EPERM);
 	CHECK_INT(vtlmem_vtl0_read(&kv_vtl0, vtlmem_pa(VTL0_END - 8), buf, 16, &done),
 		  -VTLMEM_EPERM);

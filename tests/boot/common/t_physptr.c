@@ -50,8 +50,8 @@ KTEST(physptr_elements_straddle_noncontiguous_pages)
 
 /*
  * A page taken away under a persistent mapping (as a hypervisor revoking
- * VTL0 access would): clear its PTE by hand. The next copy faults on it
- * and reports exactly the bytes before it.
+ * VTL0 access would): clear its leaf entry by hand. The next copy faults
+ * on it and reports exactly the bytes before it.
  */
 KTEST(physptr_revoked_page_reports_efault_with_bytes_done)
 {
@@ -61,8 +61,8 @@ KTEST(physptr_revoked_page_reports_efault_with_bytes_done)
 					    .cache = VTLMEM_CACHE_WB,
 					    .flags = VTLMEM_PHYSPTR_PERSISTENT };
 	struct vtlmem_physptr p;
-	struct pt_walk w;
-	uint64_t *pte, saved;
+	struct kpt_info w;
+	uint64_t saved;
 	uintptr_t va;
 	size_t done = 0;
 
@@ -72,19 +72,15 @@ KTEST(physptr_revoked_page_reports_efault_with_bytes_done)
 		    0);
 	va = window_va_of(vtl0_pa(797));             /* the second page */
 	REQUIRE(va != 0);
-	pt_walk(va, &w);
+	kpt_lookup(va, &w);
 	REQUIRE_INT(w.level, 0);
 	CHECK_EQ(w.pa, vtl0_pa(797));
-	pte = (uint64_t *)phys_to_virt(w.table[3]) + ((va >> 12) & 511);
-	saved = *pte;
-	*pte = 0;
-	invlpg(va);
+	saved = kpt_revoke(va);
 	CHECK_INT(vtlmem_physptr_read_slice(&p, 100, 2 * PAGE_SIZE, buf, &done), -VTLMEM_EFAULT);
 	CHECK_EQ(done, PAGE_SIZE - 100);
-	CHECK_EQ(fault_rec.cr2 & ~(PAGE_SIZE - 1), va);
+	CHECK_EQ(fault_rec.addr & ~(PAGE_SIZE - 1), va);
 	CHECK(!memcmp(buf, phys_to_virt(vtl0_pa(795) + 100), PAGE_SIZE - 100));
-	*pte = saved;
-	invlpg(va);
+	kpt_restore(va, saved);
 	CHECK_INT(vtlmem_physptr_read_slice(&p, 100, 2 * PAGE_SIZE, buf, &done), 0);
 	CHECK_EQ(done, 2 * PAGE_SIZE);
 	CHECK_INT(vtlmem_physptr_destroy(&p), 0);

@@ -5,14 +5,14 @@
  *
  *   pt_alloc/pt_free/pt_phys_to_virt  kernel page pool, via the direct map
  *   ownership                         only [VTL0_START, VTL0_END) is VTL0
- *   tlb_local                         NULL: the library runs invlpg / CR3
- *                                     reload itself, on the real MMU
+ *   tlb_local                         NULL: the library's arch code
+ *                                     invalidates itself, on the real MMU
  *   tlb_shootdown                     an IPI to every other online CPU,
  *                                     waiting for each one's acknowledgement
  *                                     (smp_shootdown; -EIO on timeout)
  *   lock ops                          NULL: the library's ticket spinlock
- *   cpu_id/ncpus                      per-CPU data through GS; the CPUs online
- *   preempt_off/on                    save RFLAGS + cli on this CPU / restore
+ *   cpu_id/ncpus                      the arch's per-CPU data; the CPUs online
+ *   preempt_off/on                    interrupts off on this CPU / restored
  *                                     (nothing migrates: one thread per CPU)
  *   alloc/free                        kernel heap
  *   bug                               panic (a library invariant broke)
@@ -23,7 +23,6 @@
 #include <vtlmem/types.h>
 
 #include "platform.h"
-#include "smp.h"
 
 struct boot_plat_state bps;
 
@@ -124,25 +123,25 @@ static unsigned long plat_preempt_off(void *ctx)
 	unsigned long flags = irq_save();
 
 	(void)ctx;
-	this_cpu()->preempt_depth++;
+	kcpu(smp_cpu_id())->preempt_depth++;
 	count(&bps.preempt_offs, 1);
 	return flags;
 }
 
 static void plat_preempt_on(void *ctx, unsigned long cookie)
 {
-	struct cpu *c = this_cpu();
+	struct kcpu *c = kcpu(smp_cpu_id());
 
 	(void)ctx;
 	if (!c->preempt_depth)
-		panic("preempt_on without preempt_off on cpu %u", c->id);
+		panic("preempt_on without preempt_off on cpu %u", smp_cpu_id());
 	c->preempt_depth--;
 	irq_restore(cookie);
 }
 
 unsigned preempt_depth_here(void)
 {
-	return this_cpu()->preempt_depth;
+	return kcpu(smp_cpu_id())->preempt_depth;
 }
 
 unsigned preempt_depth_all(void)
@@ -150,7 +149,7 @@ unsigned preempt_depth_all(void)
 	unsigned i, d = 0;
 
 	for (i = 0; i < smp_ncpus; i++)
-		d += __atomic_load_n(&cpus[i].preempt_depth, __ATOMIC_RELAXED);
+		d += __atomic_load_n(&kcpu(i)->preempt_depth, __ATOMIC_RELAXED);
 	return d;
 }
 
@@ -191,7 +190,7 @@ static void plat_bug(void *ctx, const char *file, unsigned line)
 	panic("vtlmem bug at %s:%u (a library invariant is broken)", file, line);
 }
 
-/* Completed by platform_init() (pa_bits from CPUID, ncpus from smp_init). */
+/* Completed by platform_init() (pa_bits from the arch, ncpus: CPUs online). */
 struct vtlmem_platform boot_platform = {
 	.ctx = &bps,
 	.allow_page0 = false,
@@ -219,10 +218,7 @@ void platform_reset_injection(void)
 
 void platform_init(void)
 {
-	uint32_t a, b, c, d;
-
-	cpuid(0x80000008, &a, &b, &c, &d);
-	boot_platform.pa_bits = a & 0xff;
+	boot_platform.pa_bits = arch_pa_bits();
 	boot_platform.ncpus = smp_ncpus;
 	platform_reset_injection();
 }

@@ -2,7 +2,7 @@
 /*
  * The kernel's vtlmem instance: one reservation table, one vmap manager over
  * [VMAP_BASE, VMAP_BASE + VMAP_SIZE) whose top-level entries are installed
- * in the kernel's PML4. Plus helpers that play
+ * in the kernel's root table. Plus helpers that play
  * "VTL0": they read and write VTL0 RAM through the kernel's direct map,
  * never through the library.
  */
@@ -19,7 +19,7 @@ extern struct vtlmem_vmap *kv_vm;
 
 /* Create the instance (once; panics on failure). */
 void kv_init(void);
-/* Install / remove vm's top-level entries in the kernel's PML4. */
+/* Install / remove vm's top-level entries in the kernel's root table. */
 void kv_install(struct vtlmem_vmap *vm);
 void kv_uninstall(struct vtlmem_vmap *vm);
 
