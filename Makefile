@@ -72,7 +72,9 @@ KCFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -nostdlib -fno-builtin \
 # independent (the .S too, so host tests fault for real), VTLMEM_HOST set.
 HBASE   := -O2 -g -fno-omit-frame-pointer $(WARN) $(INCS) $(DEPF) -DVTLMEM_HOST
 HLIBFLAGS   := -std=c11 -ffreestanding -fno-builtin -mgeneral-regs-only
-HTESTFLAGS  := -std=gnu11 -D_GNU_SOURCE -Itests/unit/common
+# Host tests find the arch under test's entry format (hostmmu_arch.h) in
+# tests/unit/common/arch/$(ARCH).
+HTESTFLAGS  := -std=gnu11 -D_GNU_SOURCE -Itests/unit/common -Itests/unit/common/arch/$(ARCH)
 SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_tsan := -fsanitize=thread
 SAN_host :=

@@ -68,12 +68,12 @@ static uint64_t *leaf_slot(uintptr_t va)
 	uint64_t *t = E->mmu.root, e;
 	int level;
 
-	for (level = 3; level > 0; level--) {
-		e = t[(va >> (12 + 9 * level)) & 511];
-		assert_true(e & HMMU_P);
-		t = hostplat_va(&E->hp, e & HMMU_ADDR);
+	for (level = HMMU_LEVELS - 1; level > 0; level--) {
+		e = t[(va >> (12 + HMMU_PT_BITS * level)) & ((1u << HMMU_PT_BITS) - 1)];
+		assert_true(hmmu_valid(e) && !hmmu_block(e, level));
+		t = hostplat_va(&E->hp, hmmu_addr(e));
 	}
-	return &t[(va >> 12) & 511];
+	return &t[(va >> 12) & ((1u << HMMU_PT_BITS) - 1)];
 }
 
 /* Is va readable in the host right now (the host kernel reads it: no fault)? */
@@ -186,7 +186,7 @@ static void a_stale_entry_reaches_the_old_page_until_its_cpu_is_invalidated(void
 	assert_int_equal(load(va), 0x3030);
 	/* retarget the entry to page 31 without any invalidation */
 	pte = leaf_slot(va);
-	__atomic_store_n(pte, (*pte & ~HMMU_ADDR) | vtl0env_pa(31), __ATOMIC_RELEASE);
+	__atomic_store_n(pte, hmmu_with_addr(*pte, vtl0env_pa(31)), __ATOMIC_RELEASE);
 	hostplat_set_cpu(2);                          /* no cached entry: walks */
 	assert_int_equal(load(va), 0x3131);
 	hostplat_set_cpu(1);                          /* stale: the old page */
@@ -205,7 +205,7 @@ static void a_stale_entry_reaches_the_old_page_until_its_cpu_is_invalidated(void
 	assert_false(hostmmu_tlb_lookup(&E->mmu, 1, va, NULL, NULL));
 	assert_int_equal(load(va), 0x3131);
 	/* a shootdown from another CPU drops CPU 1's entry too */
-	__atomic_store_n(pte, (*pte & ~HMMU_ADDR) | vtl0env_pa(30), __ATOMIC_RELEASE);
+	__atomic_store_n(pte, hmmu_with_addr(*pte, vtl0env_pa(30)), __ATOMIC_RELEASE);
 	assert_int_equal(load(va), 0x3131);
 	hostplat_set_cpu(0);
 	assert_int_equal(E->hp.ops.tlb_shootdown(&E->hp, va, PG), 0);
@@ -289,7 +289,7 @@ static void a_write_through_a_read_only_entry_faults_and_walks_again(void **stat
 	start();
 	va = map_rw(60, 1, &m);
 	pte = leaf_slot(va);
-	__atomic_store_n(pte, *pte & ~HMMU_RW, __ATOMIC_RELEASE);
+	__atomic_store_n(pte, hmmu_with_write(*pte, false), __ATOMIC_RELEASE);
 	set_dm64(60, 0x6060);
 	assert_int_equal(load(va), 0x6060);
 	assert_true(hostmmu_tlb_lookup(&E->mmu, 0, va, NULL, &rw));
@@ -300,7 +300,7 @@ static void a_write_through_a_read_only_entry_faults_and_walks_again(void **stat
 	assert_false(hostmmu_tlb_lookup(&E->mmu, 0, va, NULL, NULL));
 	/* made writable without a flush: the faulting write walks and succeeds */
 	load(va);
-	__atomic_store_n(pte, *pte | HMMU_RW, __ATOMIC_RELEASE);
+	__atomic_store_n(pte, hmmu_with_write(*pte, true), __ATOMIC_RELEASE);
 	assert_int_equal(vtlmem_store64((void *)va, 2), 0);
 	assert_int_equal(dm64(60), 2);
 	assert_true(hostmmu_tlb_lookup(&E->mmu, 0, va, NULL, &rw));

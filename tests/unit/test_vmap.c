@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The vmap manager (src/vmap.c, src/pgtable.c, arch/x86_64/pte.c): page
+ * The vmap manager (src/vmap.c, src/pgtable.c, arch/$(ARCH)/pte.c): page
  * tables checked by an independent software walker (hostmmu), state
  * compared byte for byte around every failure.
  */
@@ -15,7 +15,6 @@
 
 #include <vtlmem/copy.h>
 #include <vtlmem/vmap.h>
-#include <vtlmem/x86_64.h>
 #include "fault.h"
 #include "hostmmu.h"
 #include "hostplat.h"
@@ -29,10 +28,11 @@
 #define WINDOW (64 * MB)
 #define SPC 4u
 
-/* Exact leaf entries the library must write (decoded independently). */
-#define LEAF_RO (HMMU_P | HMMU_A | HMMU_NX)
-#define LEAF_RW (HMMU_P | HMMU_RW | HMMU_A | HMMU_D | HMMU_NX)
-#define TABLE_E (HMMU_P | HMMU_RW | HMMU_A | HMMU_NX)
+/*
+ * The exact entries the library must write: hmmu_leaf() and hmmu_table()
+ * of the arch under test (tests/unit/common/arch/<arch>/hostmmu_arch.h,
+ * independent of the library's encoders).
+ */
 
 struct fx {
 	struct hostplat hp;
@@ -242,9 +242,9 @@ static void create_builds_upper_tables_and_top_entries_once(void **state)
 	assert_int_equal(vtlmem_vmap_top_entries(f->vm, NULL, 0), 1);
 	assert_int_equal(vtlmem_vmap_top_entries(f->vm, e, 2), 1);
 	assert_int_equal(e[0].index, (f->mmu.base >> 39) & 511);
-	assert_int_equal(e[0].value & ~HMMU_ADDR, TABLE_E);
-	assert_true((e[0].value & HMMU_ADDR) >= HOSTPLAT_PT_BASE &&
-		    (e[0].value & HMMU_ADDR) < HOSTPLAT_PT_END);
+	assert_int_equal(e[0].value, hmmu_table(hmmu_addr(e[0].value)));
+	assert_true(hmmu_addr(e[0].value) >= HOSTPLAT_PT_BASE &&
+		    hmmu_addr(e[0].value) < HOSTPLAT_PT_END);
 	/* nothing is mapped, the slot area's leaf table exists */
 	assert_int_equal(hostmmu_count_present(&f->mmu, f->mmu.base, WINDOW), 0);
 	slot0 = vtlmem_vmap_debug_slot_base(f->vm);
@@ -292,8 +292,8 @@ static void create_across_1g_and_512g_boundaries_covers_both_sides(void **state)
 	m2 = map_ok(f, hi, 1, VTLMEM_PROT_RW, &va2);
 	assert_int_equal(va2, va1 + 1024 * PG);
 	assert_int_equal(va2 % (512 * GB), 0);   /* first page above the boundary */
-	assert_int_equal(hostmmu_pte(&f->mmu, va1 + PG), vtlmem_pa_val(lo[1]) | LEAF_RW);
-	assert_int_equal(hostmmu_pte(&f->mmu, va2), vtlmem_pa_val(hi[0]) | LEAF_RW);
+	assert_int_equal(hostmmu_pte(&f->mmu, va1 + PG), hmmu_leaf(vtlmem_pa_val(lo[1]), VTLMEM_PROT_RW, VTLMEM_CACHE_WB));
+	assert_int_equal(hostmmu_pte(&f->mmu, va2), hmmu_leaf(vtlmem_pa_val(hi[0]), VTLMEM_PROT_RW, VTLMEM_CACHE_WB));
 	assert_int_equal(vtlmem_vmap_unmap(f->vm, m1), 0);
 	assert_int_equal(vtlmem_vmap_unmap(f->vm, m2), 0);
 	fx_free(f);
@@ -466,7 +466,7 @@ static void create_prepopulated_has_every_leaf_table_and_maps_without_pt_alloc(v
 	m = map_ok(f, p, 1, VTLMEM_PROT_RO, &va);
 	assert_int_equal(f->hp.fail_pt_at, 1);   /* no page-table allocation */
 	f->hp.fail_pt_at = 0;
-	assert_int_equal(hostmmu_pte(&f->mmu, va), vtlmem_pa_val(p[0]) | LEAF_RO);
+	assert_int_equal(hostmmu_pte(&f->mmu, va), hmmu_leaf(vtlmem_pa_val(p[0]), VTLMEM_PROT_RO, VTLMEM_CACHE_WB));
 	assert_int_equal(vtlmem_vmap_unmap(f->vm, m), 0);
 	fx_free(f);
 }
@@ -532,14 +532,14 @@ static void map_writes_exactly_the_requested_pages_and_nothing_else(void **state
 		assert_true(w.present);
 		assert_false(w.bad);
 		assert_int_equal(w.pa, vtlmem_pa_val(p[i]));
-		assert_int_equal(w.entry, vtlmem_pa_val(p[i]) | LEAF_RW);
-		assert_int_equal(w.entry & (HMMU_G | HMMU_US | HMMU_PS), 0);
+		assert_int_equal(w.entry, hmmu_leaf(vtlmem_pa_val(p[i]), VTLMEM_PROT_RW, VTLMEM_CACHE_WB));
+		assert_int_equal(w.entry & HMMU_LEAF_NEVER, 0);
 	}
 	hostmmu_walk(&f->mmu, va + 4 * PG, &w);   /* guard */
 	assert_int_equal(w.level, 0);
 	assert_false(w.present);
 	assert_int_equal(w.entry, 0);
-	assert_int_equal(hostmmu_pte(&f->mmu, kva), vtlmem_pa_val(p[4]) | LEAF_RO);
+	assert_int_equal(hostmmu_pte(&f->mmu, kva), hmmu_leaf(vtlmem_pa_val(p[4]), VTLMEM_PROT_RO, VTLMEM_CACHE_WB));
 	assert_int_equal(hostmmu_count_present(&f->mmu, f->mmu.base, WINDOW), 5);
 	assert_int_equal(hostmmu_snap_unexplained(&before, &after, va, va + 4 * PG), 0);
 	/* the check itself sees changes outside the range */
@@ -558,14 +558,13 @@ static void map_sets_prot_and_cache_bits_exactly(void **state)
 	static const struct {
 		enum vtlmem_prot prot;
 		enum vtlmem_cache cache;
-		uint64_t bits;
 	} c[] = {
-		{ VTLMEM_PROT_RO, VTLMEM_CACHE_WB, LEAF_RO },
-		{ VTLMEM_PROT_RW, VTLMEM_CACHE_WB, LEAF_RW },
-		{ VTLMEM_PROT_RO, VTLMEM_CACHE_UC, LEAF_RO | HMMU_PCD | HMMU_PWT },
-		{ VTLMEM_PROT_RW, VTLMEM_CACHE_UC, LEAF_RW | HMMU_PCD | HMMU_PWT },
-		{ VTLMEM_PROT_RO, VTLMEM_CACHE_WC, LEAF_RO | HMMU_PWT },
-		{ VTLMEM_PROT_RW, VTLMEM_CACHE_WC, LEAF_RW | HMMU_PWT },
+		{ VTLMEM_PROT_RO, VTLMEM_CACHE_WB },
+		{ VTLMEM_PROT_RW, VTLMEM_CACHE_WB },
+		{ VTLMEM_PROT_RO, VTLMEM_CACHE_UC },
+		{ VTLMEM_PROT_RW, VTLMEM_CACHE_UC },
+		{ VTLMEM_PROT_RO, VTLMEM_CACHE_WC },
+		{ VTLMEM_PROT_RW, VTLMEM_CACHE_WC },
 	};
 	struct fx *f;
 	struct vtlmem_map_req r;
@@ -581,16 +580,12 @@ static void map_sets_prot_and_cache_bits_exactly(void **state)
 		p[1] = vpage(10 * i + 5);
 		r = req_of(p, 2, c[i].prot, c[i].cache);
 		assert_int_equal(vtlmem_vmap_map(f->vm, &r, &m, &va), 0);
-		assert_int_equal(hostmmu_pte(&f->mmu, vtlmem_va_val(va)), vtlmem_pa_val(p[0]) | c[i].bits);
+		assert_int_equal(hostmmu_pte(&f->mmu, vtlmem_va_val(va)),
+				 hmmu_leaf(vtlmem_pa_val(p[0]), c[i].prot, c[i].cache));
 		assert_int_equal(hostmmu_pte(&f->mmu, vtlmem_va_val(va) + PG),
-				 vtlmem_pa_val(p[1]) | c[i].bits);
+				 hmmu_leaf(vtlmem_pa_val(p[1]), c[i].prot, c[i].cache));
 		assert_int_equal(vtlmem_vmap_unmap(f->vm, m), 0);
 	}
-	/* WC relies on PAT entry 1 = WC, UC on entry 3 = UC */
-	assert_int_equal((VTLMEM_X86_PAT_VALUE >> 8) & 0xff, 0x01);
-	assert_int_equal((VTLMEM_X86_PAT_VALUE >> 24) & 0xff, 0x00);
-	assert_int_equal(VTLMEM_X86_PAT_VALUE & 0xff, 0x06);
-	assert_int_equal(VTLMEM_X86_MSR_PAT, 0x277);
 	fx_free(f);
 }
 
@@ -620,7 +615,7 @@ static void map_across_leaf_tables_links_new_tables_only_for_the_range(void **st
 	assert_int_equal(hostmmu_snap_unexplained(&before, &after, va, va + 600 * PG), 0);
 	for (i = 0; i < 600; i++)
 		assert_int_equal(hostmmu_pte(&f->mmu, va + i * PG),
-				 vtlmem_pa_val(p[500 + i]) | LEAF_RW);
+				 hmmu_leaf(vtlmem_pa_val(p[500 + i]), VTLMEM_PROT_RW, VTLMEM_CACHE_WB));
 	assert_int_equal(hostmmu_pte(&f->mmu, va + 600 * PG), 0);
 	hostmmu_snap_free(&before);
 	hostmmu_snap_free(&after);
@@ -705,14 +700,14 @@ static void map_rejects_bad_pages_with_no_change(void **state)
 	expect_map_error(f, &r, -VTLMEM_EINVAL);               /* unaligned by 1 */
 	p[1] = vtlmem_pa(vtlmem_pa_val(vpage(1)) + PG - 1);
 	expect_map_error(f, &r, -VTLMEM_EINVAL);               /* page - 1 */
-	p[1] = vtlmem_pa(1ull << 52);
-	expect_map_error(f, &r, -VTLMEM_ERANGE);               /* 2^52 */
+	p[1] = vtlmem_pa(1ull << HMMU_PA_BITS);
+	expect_map_error(f, &r, -VTLMEM_ERANGE);               /* 2^HMMU_PA_BITS */
 	p[1] = vtlmem_pa(UINT64_MAX & ~(PG - 1));
 	expect_map_error(f, &r, -VTLMEM_ERANGE);               /* wraps */
-	p[1] = vtlmem_pa((1ull << 52) - PG);                    /* in range, not RAM */
+	p[1] = vtlmem_pa((1ull << HMMU_PA_BITS) - PG);                    /* in range, not RAM */
 	expect_map_error(f, &r, -VTLMEM_EPERM);
 	/* the first bad page in array order decides */
-	p[0] = vtlmem_pa(1ull << 52);
+	p[0] = vtlmem_pa(1ull << HMMU_PA_BITS);
 	p[1] = vtlmem_pa(vtlmem_pa_val(vpage(1)) + 8);
 	expect_map_error(f, &r, -VTLMEM_ERANGE);
 	f->hp.ops.pa_bits = 30;
@@ -721,7 +716,7 @@ static void map_rejects_bad_pages_with_no_change(void **state)
 	expect_map_error(f, &r, -VTLMEM_ERANGE);
 	p[1] = vtlmem_pa((1ull << 30) - PG);
 	expect_map_error(f, &r, -VTLMEM_EPERM);                /* in range, not RAM */
-	f->hp.ops.pa_bits = 52;
+	f->hp.ops.pa_bits = HMMU_PA_BITS;
 	p[1] = vtlmem_pa(0);
 	expect_map_error(f, &r, -VTLMEM_EPERM);                /* page 0 */
 	p[1] = vtlmem_pa(HOSTPLAT_PT_BASE);
@@ -771,7 +766,7 @@ static void map_rejects_repeated_pages_in_any_order(void **state)
 		m = map_ok(f, p, 600, VTLMEM_PROT_RO, &va);
 		for (i = 0; i < 600; i++)
 			assert_int_equal(hostmmu_pte(&f->mmu, va + i * PG),
-					 vtlmem_pa_val(p[i]) | LEAF_RO);
+					 hmmu_leaf(vtlmem_pa_val(p[i]), VTLMEM_PROT_RO, VTLMEM_CACHE_WB));
 		assert_int_equal(vtlmem_vmap_unmap(f->vm, m), 0);
 	}
 	/* adjacent runs in descending order are not repeats */
@@ -1495,7 +1490,7 @@ static void random_maps_keep_guards_exact_entries_and_disjoint_ranges(void **sta
 			for (j = 0; j < n; j++) {
 				pused[first + j] = 1;
 				assert_int_equal(hostmmu_pte(&f->mmu, vtlmem_va_val(va) + j * PG),
-						 vtlmem_pa_val(p[j]) | LEAF_RW);
+						 hmmu_leaf(vtlmem_pa_val(p[j]), VTLMEM_PROT_RW, VTLMEM_CACHE_WB));
 			}
 			assert_int_equal(hostmmu_pte(&f->mmu, vtlmem_va_val(va) + n * PG), 0);
 			for (i = 0; i < nlive; i++)      /* ranges with guards are disjoint */
@@ -1564,11 +1559,11 @@ static void slots_map_on_this_cpus_stack_in_order_and_flush_locally(void **state
 	assert_int_equal(s2.first, 1);
 	assert_int_equal(f->hp.preempt_offs, 2);
 	assert_int_equal(f->hp.preempt_ons, 0);
-	assert_int_equal(hostmmu_pte(&f->mmu, slot_addr(f, 2, 0)), vtlmem_pa_val(a[0]) | LEAF_RW);
+	assert_int_equal(hostmmu_pte(&f->mmu, slot_addr(f, 2, 0)), hmmu_leaf(vtlmem_pa_val(a[0]), VTLMEM_PROT_RW, VTLMEM_CACHE_WB));
 	assert_int_equal(hostmmu_pte(&f->mmu, slot_addr(f, 2, 1)),
-			 vtlmem_pa_val(b[0]) | LEAF_RO | HMMU_PWT);
+			 hmmu_leaf(vtlmem_pa_val(b[0]), VTLMEM_PROT_RO, VTLMEM_CACHE_WC));
 	assert_int_equal(hostmmu_pte(&f->mmu, slot_addr(f, 2, 2)),
-			 vtlmem_pa_val(b[1]) | LEAF_RO | HMMU_PWT);
+			 hmmu_leaf(vtlmem_pa_val(b[1]), VTLMEM_PROT_RO, VTLMEM_CACHE_WC));
 	assert_int_equal(hostmmu_pte(&f->mmu, slot_addr(f, 2, 3)), 0);
 	assert_int_equal(hostmmu_pte(&f->mmu, slot_addr(f, 2, 4)), 0);   /* guard */
 	assert_int_equal(hostmmu_count_present(&f->mmu, f->mmu.base, WINDOW), 3);
@@ -1589,7 +1584,7 @@ static void slots_map_on_this_cpus_stack_in_order_and_flush_locally(void **state
 	assert_int_equal(vtlmem_slot_map(f->vm, a, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_UC, h, &s1), 0);
 	assert_int_equal(vtlmem_va_val(s1.va), slot_addr(f, 2, 0));
 	assert_int_equal(hostmmu_pte(&f->mmu, slot_addr(f, 2, 0)),
-			 vtlmem_pa_val(a[0]) | LEAF_RW | HMMU_PCD | HMMU_PWT);
+			 hmmu_leaf(vtlmem_pa_val(a[0]), VTLMEM_PROT_RW, VTLMEM_CACHE_UC));
 	assert_int_equal(vtlmem_slot_unmap(f->vm, &s1), 0);
 	hostplat_set_cpu(0);
 	hostplat_unpin(&f->hp);
@@ -1809,8 +1804,8 @@ static void slot_map_checks_the_held_handle_without_the_table_lock(void **state)
 }
 
 /*
- * A page-table entry holds 52 address bits on x86_64: the vmap never maps a
- * page at or above 2^52, whatever pa_bits says (higher bits would be cut off
+ * A page-table entry holds HMMU_PA_BITS address bits (x86_64: 52): the vmap
+ * never maps a page at or above 2^HMMU_PA_BITS, whatever pa_bits says (higher bits would be cut off
  * and another page mapped). Create refuses a wider pa_bits; a window map
  * after the platform's pa_bits grew, and a slot under a table whose
  * platform allows wide addresses, are -ERANGE, with nothing mapped.
@@ -1822,7 +1817,7 @@ static void nothing_is_mapped_above_what_an_entry_holds(void **state)
 	struct vtlmem_rtable wrt;
 	struct vtlmem_vmap *vm;
 	struct vtlmem_vmap_config cfg;
-	vtlmem_paddr_t hi = vtlmem_pa((1ull << 52) + 5 * PG);
+	vtlmem_paddr_t hi = vtlmem_pa((1ull << HMMU_PA_BITS) + 5 * PG);
 	struct vtlmem_range r = { hi, PG };
 	struct vtlmem_map_req req = { &hi, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, 0, { 0 } };
 	struct vtlmem_mapping *m;
@@ -1833,14 +1828,14 @@ static void nothing_is_mapped_above_what_an_entry_holds(void **state)
 	(void)state;
 	f = fx_new();
 	cfg = f->cfg;
-	f->hp.ops.pa_bits = 53;
+	f->hp.ops.pa_bits = HMMU_PA_BITS + 1;
 	assert_int_equal(vtlmem_vmap_create(&f->hp.ops, &f->rt, &cfg, &vm), -VTLMEM_EINVAL);
 	f->hp.ops.pa_bits = 64;
 	assert_int_equal(vtlmem_vmap_create(&f->hp.ops, &f->rt, &cfg, &vm), -VTLMEM_EINVAL);
-	/* the platform's pa_bits grows after create: still nothing above 2^52 */
+	/* the platform's pa_bits grows after create: still nothing above 2^HMMU_PA_BITS */
 	f->hp.vtl0_end = UINT64_MAX;
 	assert_int_equal(vtlmem_vmap_map(f->vm, &req, &m, &va), -VTLMEM_ERANGE);
-	f->hp.ops.pa_bits = 52;
+	f->hp.ops.pa_bits = HMMU_PA_BITS;
 	/* a held reservation from a table whose platform allows 64 bits */
 	hostplat_init(&wide, 32 << 20);
 	wide.ops.pa_bits = 64;

@@ -30,9 +30,6 @@
 #define MAXN 48                  /* pages per mapping at most               */
 #define OPS 3000
 
-#define LEAF_RO (HMMU_P | HMMU_A | HMMU_NX)
-#define LEAF_RW (HMMU_P | HMMU_RW | HMMU_A | HMMU_D | HMMU_NX)
-
 struct world {
 	struct hostplat hp;
 	struct hostmmu mmu;
@@ -77,11 +74,12 @@ static vtlmem_paddr_t common_page(uint64_t i)
 /* Every entry of a live mapping is exactly its page; its guard is empty. */
 static void check_live(struct worker *wk, const struct live *l)
 {
-	uint64_t want = l->rw ? LEAF_RW : LEAF_RO;
+	enum vtlmem_prot prot = l->rw ? VTLMEM_PROT_RW : VTLMEM_PROT_RO;
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		CHECK(hostmmu_pte(&wk->w->mmu, l->va + i * PG) == (vtlmem_pa_val(l->pages[i]) | want));
+		CHECK(hostmmu_pte(&wk->w->mmu, l->va + i * PG) ==
+		      hmmu_leaf(vtlmem_pa_val(l->pages[i]), prot, VTLMEM_CACHE_WB));
 	CHECK(hostmmu_pte(&wk->w->mmu, l->va + l->n * PG) == 0);
 }
 
@@ -212,8 +210,8 @@ static void do_slots(struct worker *wk)
 	CHECK(vtlmem_slot_map(wk->w->vm, p, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB, h, &s1) == 0);
 	CHECK(vtlmem_slot_map(wk->w->vm, &p[1], 1, VTLMEM_PROT_RO, VTLMEM_CACHE_WB, h, &s2) == 0);
 	CHECK(s1.cpu == wk->cpu && s2.first == s1.first + 1);
-	CHECK(hostmmu_pte(&wk->w->mmu, vtlmem_va_val(s1.va)) == (vtlmem_pa_val(p[0]) | LEAF_RW));
-	CHECK(hostmmu_pte(&wk->w->mmu, vtlmem_va_val(s2.va)) == (vtlmem_pa_val(p[1]) | LEAF_RO));
+	CHECK(hostmmu_pte(&wk->w->mmu, vtlmem_va_val(s1.va)) == (hmmu_leaf(vtlmem_pa_val(p[0]), VTLMEM_PROT_RW, VTLMEM_CACHE_WB)));
+	CHECK(hostmmu_pte(&wk->w->mmu, vtlmem_va_val(s2.va)) == (hmmu_leaf(vtlmem_pa_val(p[1]), VTLMEM_PROT_RO, VTLMEM_CACHE_WB)));
 	if (wk->w->mirror) {
 		CHECK(vtlmem_store64((void *)vtlmem_va_val(s1.va), v) == 0);
 		CHECK(vtlmem_load64((void *)vtlmem_va_val(s1.va), &out) == 0 && out == v);

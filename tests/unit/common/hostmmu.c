@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define PG 4096ull
+#define NENT (1u << HMMU_PT_BITS)        /* entries per table */
 
 static struct hostmmu *mirror_mmu;   /* the one with the mirror enabled */
 
@@ -56,19 +57,19 @@ void hostmmu_config(const struct hostmmu *m, struct vtlmem_vmap_config *cfg)
 
 void hostmmu_install(struct hostmmu *m, struct vtlmem_vmap *vm)
 {
-	struct vtlmem_top_entry e[512];
+	struct vtlmem_top_entry e[NENT];
 	size_t i;
 
 	m->root = m->hp->ops.pt_alloc(m->hp, &m->root_pa);
 	if (!m->root)
 		die("hostmmu: root table");
-	m->ntop = vtlmem_vmap_top_entries(vm, e, 512);
-	if (m->ntop == 0 || m->ntop > 512) {
+	m->ntop = vtlmem_vmap_top_entries(vm, e, NENT);
+	if (m->ntop == 0 || m->ntop > NENT) {
 		fprintf(stderr, "hostmmu: %zu top entries\n", m->ntop);
 		abort();
 	}
 	for (i = 0; i < m->ntop; i++)
-		__atomic_store_n(&m->root[e[i].index & 511], e[i].value, __ATOMIC_RELEASE);
+		__atomic_store_n(&m->root[e[i].index & (NENT - 1)], e[i].value, __ATOMIC_RELEASE);
 }
 
 void hostmmu_fini(struct hostmmu *m)
@@ -84,9 +85,15 @@ void hostmmu_fini(struct hostmmu *m)
 
 /* ---- walking -------------------------------------------------------- */
 
+/* log2 of the bytes one entry of a level-l table maps. */
+static unsigned shift_of(int level)
+{
+	return 12 + HMMU_PT_BITS * (unsigned)level;
+}
+
 static unsigned idx(uintptr_t va, int level)
 {
-	return (unsigned)(va >> (12 + 9 * level)) & 511;
+	return (unsigned)(va >> shift_of(level)) & (NENT - 1);
 }
 
 /* The table at pa, or NULL if pa is not inside simulated memory. */
@@ -103,18 +110,18 @@ void hostmmu_walk(const struct hostmmu *m, uintptr_t va, struct hostmmu_walk *w)
 	int level;
 
 	memset(w, 0, sizeof(*w));
-	for (level = 3; level >= 0; level--) {
+	for (level = HMMU_LEVELS - 1; level >= 0; level--) {
 		w->level = level;
 		/* acquire: a table is linked with a release store */
 		w->entry = __atomic_load_n(&t[idx(va, level)], __ATOMIC_ACQUIRE);
-		if (!(w->entry & HMMU_P))
+		if (!hmmu_valid(w->entry))
 			return;
 		if (level == 0) {
 			w->present = true;
-			w->pa = w->entry & HMMU_ADDR;
+			w->pa = hmmu_addr(w->entry);
 			return;
 		}
-		if ((w->entry & HMMU_PS) || !(t = table_at(m, w->entry & HMMU_ADDR))) {
+		if (hmmu_block(w->entry, level) || !(t = table_at(m, hmmu_addr(w->entry)))) {
 			w->bad = true;
 			return;
 		}
@@ -145,7 +152,9 @@ uint64_t hostmmu_count_present(const struct hostmmu *m, uintptr_t va, uint64_t l
 
 static uintptr_t sign_extend(uintptr_t va)
 {
-	return (va & (1ull << 47)) ? va | 0xffff000000000000ull : va;
+	uintptr_t top = (uintptr_t)1 << (HMMU_VA_BITS - 1);
+
+	return (va & top) ? va | ~((top << 1) - 1) : va;
 }
 
 static void snap_add(struct hostmmu_snap *s, size_t *cap, uint64_t pa, int level, uintptr_t va,
@@ -172,12 +181,12 @@ static void snap_walk(const struct hostmmu *m, struct hostmmu_snap *s, size_t *c
 	unsigned i;
 
 	snap_add(s, cap, pa, level, va, t);
-	for (i = 0; level > 0 && i < 512; i++) {
+	for (i = 0; level > 0 && i < NENT; i++) {
 		e = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
-		if (!(e & HMMU_P) || (e & HMMU_PS) || !(child = table_at(m, e & HMMU_ADDR)))
+		if (!hmmu_valid(e) || hmmu_block(e, level) || !(child = table_at(m, hmmu_addr(e))))
 			continue;
-		snap_walk(m, s, cap, e & HMMU_ADDR, child, level - 1,
-			  sign_extend(va + ((uintptr_t)i << (12 + 9 * level))));
+		snap_walk(m, s, cap, hmmu_addr(e), child, level - 1,
+			  sign_extend(va + ((uintptr_t)i << shift_of(level))));
 	}
 }
 
@@ -194,7 +203,7 @@ void hostmmu_snapshot(const struct hostmmu *m, struct hostmmu_snap *s)
 
 	s->n = 0;
 	s->t = NULL;
-	snap_walk(m, s, &cap, vtlmem_pa_val(m->root_pa), m->root, 3, 0);
+	snap_walk(m, s, &cap, vtlmem_pa_val(m->root_pa), m->root, HMMU_LEVELS - 1, 0);
 	qsort(s->t, s->n, sizeof(*s->t), by_pa);
 }
 
@@ -235,10 +244,10 @@ static size_t table_unexplained(const struct hostmmu_table *x, const struct host
 				uintptr_t lo, uintptr_t hi)
 {
 	const uint64_t *ea = (const uint64_t *)x->bytes, *eb = (const uint64_t *)y->bytes;
-	uintptr_t span = (uintptr_t)1 << (12 + 9 * x->level), eva;
+	uintptr_t span = (uintptr_t)1 << shift_of(x->level), eva;
 	size_t i, bad = 0;
 
-	for (i = 0; i < 512; i++) {
+	for (i = 0; i < NENT; i++) {
 		if (ea[i] == eb[i])
 			continue;
 		eva = sign_extend(x->va + i * span);
@@ -260,7 +269,7 @@ static size_t new_table_unexplained(const struct hostmmu_table *y, uintptr_t lo,
 
 	if (y->level != 0)
 		return 1;
-	for (i = 0; i < 512; i++) {
+	for (i = 0; i < NENT; i++) {
 		eva = y->va + i * PG;
 		if (e[i] && !(eva >= lo && eva < hi))
 			bad++;
@@ -304,6 +313,7 @@ size_t hostmmu_snap_unexplained(const struct hostmmu_snap *a, const struct hostm
 #define E_VALID 1ull
 #define E_RW    2ull
 #define E_INST  4ull
+#define E_PA    (~(uint64_t)(PG - 1))
 
 struct tlb_cpu {
 	uint64_t *ent;
@@ -387,7 +397,7 @@ static bool install(struct hostmmu *m, uint32_t i)
 	struct hostmmu_tlb *t = m->tlb;
 	uint64_t e = t->cpu[t->cur].ent[i];
 
-	if (!page_map(m, page_va(m, i), e & HMMU_ADDR, (e & E_RW) != 0))
+	if (!page_map(m, page_va(m, i), e & E_PA, (e & E_RW) != 0))
 		return false;
 	t->cpu[t->cur].ent[i] = e | E_INST;
 	t->ipos[i] = t->ninst;
@@ -612,11 +622,11 @@ static bool fill(struct hostmmu *m, uintptr_t va, int is_write)
 	bool rw;
 
 	hostmmu_walk(m, va, &w);
-	if (!w.present || (is_write && !(w.entry & HMMU_RW)) || w.pa + PG > m->hp->phys_size)
+	if (!w.present || (is_write && !hmmu_writable(w.entry)) || w.pa + PG > m->hp->phys_size)
 		return false;
 	if (m->fill_ok && !m->fill_ok(m->fill_arg, w.pa))
 		return false;
-	rw = (w.entry & HMMU_RW) != 0;
+	rw = hmmu_writable(w.entry);
 	if (m->shared) {
 		if (!page_map(m, va, w.pa, rw))
 			return false;
@@ -748,7 +758,7 @@ bool hostmmu_tlb_lookup(const struct hostmmu *m, unsigned cpu, uintptr_t va, uin
 	if (!(e & E_VALID))
 		return false;
 	if (pa)
-		*pa = e & HMMU_ADDR;
+		*pa = e & E_PA;
 	if (rw)
 		*rw = (e & E_RW) != 0;
 	return true;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hostmmu.h - a software x86_64 MMU over the vmap manager's page tables, for
- * host tests: a window of host VA, a root (PML4) table, a walker that decodes
- * entries independently of the library, table snapshots, and an optional
- * "mirror" that makes the window really accessible.
+ * hostmmu.h - a software MMU over the vmap manager's page tables, for host
+ * tests: a window of host VA, a root table, a walker that decodes entries
+ * independently of the library (in the arch's format: hostmmu_arch.h),
+ * table snapshots, and an optional "mirror" that makes the window really
+ * accessible.
  *
  * Typical use:
  *
@@ -75,18 +76,13 @@
 #include <vtlmem/vmap.h>
 #include "hostplat.h"
 
-/* x86_64 entry bits, as the walker decodes them (independent of the library). */
-#define HMMU_P    (1ull << 0)
-#define HMMU_RW   (1ull << 1)
-#define HMMU_US   (1ull << 2)
-#define HMMU_PWT  (1ull << 3)
-#define HMMU_PCD  (1ull << 4)
-#define HMMU_A    (1ull << 5)
-#define HMMU_D    (1ull << 6)
-#define HMMU_PS   (1ull << 7)   /* non-leaf levels: large page; PT level: PAT */
-#define HMMU_G    (1ull << 8)
-#define HMMU_NX   (1ull << 63)
-#define HMMU_ADDR 0x000ffffffffff000ull
+/*
+ * The entry format of the arch under test (tests/unit/common/arch/<arch>/
+ * hostmmu_arch.h, independent of the library): the walker's geometry and
+ * decoder (HMMU_LEVELS, hmmu_valid, hmmu_block, hmmu_addr, hmmu_writable)
+ * and the exact entries the library must write (hmmu_leaf, hmmu_table).
+ */
+#include "hostmmu_arch.h"
 
 struct hostmmu_tlb;
 
@@ -96,7 +92,7 @@ struct hostmmu {
 	uint64_t resv_len;
 	uintptr_t base;              /* the window                    */
 	uint64_t size;
-	uint64_t *root;              /* PML4, from hp's pt_alloc      */
+	uint64_t *root;              /* root table, from hp's pt_alloc */
 	vtlmem_paddr_t root_pa;
 	size_t ntop;                 /* top entries installed         */
 	bool mirror;
@@ -138,7 +134,8 @@ void hostmmu_fini(struct hostmmu *m);
 
 /* One walk from the root. */
 struct hostmmu_walk {
-	int level;          /* level of the last entry read: 3 = PML4 .. 0 = PTE */
+	int level;          /* level of the last entry read: HMMU_LEVELS - 1 =
+			     * the root .. 0 = a 4 KiB leaf */
 	uint64_t entry;     /* that entry                                        */
 	bool present;       /* a present 4 KiB leaf was reached                  */
 	bool bad;           /* a large page or an entry pointing outside memory  */
