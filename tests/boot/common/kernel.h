@@ -38,6 +38,9 @@
  *   unsigned smp_cpu_id(void)             this CPU's number, 0 = boot CPU
  *   void *phys_to_virt(uint64_t pa)       the direct map's address of pa
  *   noreturn void cpu_stop(void)          interrupts off, halt for ever
+ * and KPT_LIB_GLOBAL: whether the library's leaf entries are global (kept
+ * across an address-space switch) on this arch (x86_64: never; aarch64:
+ * always, nG clear, so TLBI by VA reaches them whatever the ASID).
  */
 #include "karch.h"
 
@@ -252,6 +255,14 @@ struct smp_test_switches {
 };
 extern struct smp_test_switches smp_sw;
 #define SD_TIMEOUT_US_DEFAULT 2000000   /* 2 s: see tests/boot/x86_64/README.md */
+/*
+ * Turn smp_sw.skip_ipis on or off (tests set it only through this): with it
+ * on, no invalidation the kernel or the library does reaches another CPU.
+ * x86_64: the shootdown op sends no IPI. aarch64: also the library's own
+ * broadcast TLBI is replaced by a this-CPU-only one (the platform's
+ * tlb_local op is installed while the switch is on).
+ */
+void smp_set_skip_ipis(bool on);
 /* Make cpu ignore (deaf) or answer shootdown IPIs again; is it deaf? */
 void smp_set_deaf(unsigned cpu, bool deaf);
 bool smp_is_deaf(unsigned cpu);

@@ -751,9 +751,9 @@ static uint64_t stale_run(bool skip_ipis)
 	set_phase(SX_READ);
 	wait_count(&sx.cached, smp_ncpus - 1, "the readers to cache P");
 	CHECK_INT(vtlmem_vmap_unmap(kv_vm, m), 0);
-	smp_sw.skip_ipis = skip_ipis;
+	smp_set_skip_ipis(skip_ipis);
 	CHECK_INT(vtlmem_vmap_purge(kv_vm), 0);
-	smp_sw.skip_ipis = false;
+	smp_set_skip_ipis(false);
 	set_phase(SX_PURGED);
 	if (map1(vtlmem_pa(sx.q), VTLMEM_PROT_RO, &m2, &va2) == 0) {
 		CHECK_EQ(va2, sx.va);   /* the VA is reused: what this case is about */

@@ -65,7 +65,8 @@ static void check_at_rest(void)
 	platform_reset_injection();
 	if (smp_sw.skip_ipis || smp_sw.no_poll || smp_sw.sd_timeout_us != SD_TIMEOUT_US_DEFAULT)
 		ktest_fail(__FILE__, __LINE__, "an SMP test switch is still on");
-	smp_sw.skip_ipis = smp_sw.no_poll = false;
+	smp_set_skip_ipis(false);
+	smp_sw.no_poll = false;
 	smp_sw.sd_timeout_us = SD_TIMEOUT_US_DEFAULT;
 	for (i = 0; i < smp_ncpus; i++)
 		if (smp_is_deaf(i)) {

@@ -172,6 +172,9 @@ static inline void *phys_to_virt(uint64_t pa)
 	return (void *)(DMAP_BASE + pa);
 }
 
+/* The library's leaf entries are never global (a CR3 reload drops them). */
+#define KPT_LIB_GLOBAL false
+
 static inline _Noreturn void cpu_stop(void)
 {
 	for (;;)

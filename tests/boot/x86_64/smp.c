@@ -443,6 +443,11 @@ void smp_flush_all_cpus(void)
 	smp_run(flush_fn, NULL);
 }
 
+void smp_set_skip_ipis(bool on)
+{
+	__atomic_store_n(&smp_sw.skip_ipis, on, __ATOMIC_RELAXED);
+}
+
 void smp_set_deaf(unsigned cpu, bool deaf)
 {
 	__atomic_store_n(&cpus[cpu].deaf, deaf, __ATOMIC_RELEASE);
