@@ -373,7 +373,7 @@ help:
 	@echo '  help              this text'
 	@$(if $(DEMO_TARGET),echo '  boot-test         the QEMU test kernel only (BOOT_ONLY=<test prefix>)')
 	@$(if $(DEMO_TARGET),echo '  boot-gdb          how to debug it under gdb')
-	@$(if $(DEMO_TARGET),echo '  boot-alone        every boot test alone, on 1 and 4 CPUs (in check)')
+	@$(if $(DEMO_TARGET),echo '  boot-alone        every boot test alone on 1 and 4 CPUs (in check)')
 	@echo
 	@echo 'Variables (current value):'
 	@echo '  O=dir             build directory ($(O))'
