@@ -29,6 +29,11 @@ FUZZ_SECONDS  ?= 60
 FUZZ_CC       ?= clang
 COV_CC        ?= gcc
 
+# ARCH=arm64 (the kernel's spelling) and ARCH=aarch64 both mean arch/aarch64.
+ifeq ($(ARCH),arm64)
+override ARCH := aarch64
+endif
+
 ifeq ($(origin CC),default)
 CC := $(CROSS_COMPILE)gcc
 endif
@@ -233,6 +238,11 @@ unit-build: $(LIB) $(UNIT_BINS) $(FAKE_BINS)
 # Boot tests and the demo live with their test kernel.
 -include tests/boot/$(ARCH)/boot.mk
 BOOT_SUITES ?=
+# Other architectures' boot suites this host runs too: on a non-aarch64 host
+# the aarch64 test kernel, cross-built in $(O)/arm64 (tests/boot/aarch64/cross.mk).
+ifneq ($(ARCH),aarch64)
+include tests/boot/aarch64/cross.mk
+endif
 # The boot kernels' objects build with KCFLAGS: same flags stamp as the library.
 $(BOOT_OBJS): $(O)/kernel/.flags
 
@@ -307,9 +317,14 @@ fuzz: deps
 	    tests/fuzz/corpus/$${n#fuzz_} $(O)/fuzz/corpus/$${n#fuzz_} || rc=1; \
 	done; exit $$rc
 
+# Timing tables (ratios against baselines measured in the same run), the
+# 2-thread one-shot throughput, then the exact instruction counts of the
+# same paths under callgrind (tests/bench/counts: stable on a loaded host).
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	$(Q)echo "== $(O)/bench/bin/bench_vtl0 threads"; $(O)/bench/bin/bench_vtl0 threads
+	$(Q)echo "== tests/bench/counts (valgrind --tool=callgrind)"; tests/bench/counts $(O)/bench/bin
 	$(Q)$(if $(BOOT_BENCH),$(MAKE) --no-print-directory $(BOOT_BENCH))
 
 ifeq ($(DEMO_TARGET),)
