@@ -241,7 +241,9 @@ BOOT_SUITES ?=
 # Other architectures' boot suites this host runs too: on a non-aarch64 host
 # the aarch64 test kernel, cross-built in $(O)/arm64 (tests/boot/aarch64/cross.mk).
 ifneq ($(ARCH),aarch64)
+ifneq ($(wildcard arch/aarch64/arch.mk),)
 include tests/boot/aarch64/cross.mk
+endif
 endif
 # The boot kernels' objects build with KCFLAGS: same flags stamp as the library.
 $(BOOT_OBJS): $(O)/kernel/.flags
