@@ -445,15 +445,15 @@ static int pool_gather(struct vtlmem_rtable *t, struct rt_pool *pool, size_t n, 
 	}
 }
 
-int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
-		   enum vtlmem_rmode mode, vtlmem_resv_t *out, struct vtlmem_conflict *conflict)
+/* vtlmem_reserve() after its argument and per-range checks. */
+static int reserve_checked(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
+			   enum vtlmem_rmode mode, vtlmem_resv_t *out,
+			   struct vtlmem_conflict *conflict)
 {
 	struct rt_pool pool = { NULL, 0 }, spare = { NULL, 0 };
 	uint64_t fresh = 0;
-	int ret = check_request(t, ranges, n, mode, out);
+	int ret;
 
-	if (ret)
-		return ret;
 	vtlmem_lock_acquire(t->plat, &t->lock);
 	ret = pool_gather(t, &pool, n, &fresh);
 	if (!ret)
@@ -462,6 +462,27 @@ int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, s
 	vtlmem_lock_release(t->plat, &t->lock);
 	pool_free(t->plat, &spare);
 	return ret;
+}
+
+int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
+		   enum vtlmem_rmode mode, vtlmem_resv_t *out, struct vtlmem_conflict *conflict)
+{
+	int ret = check_request(t, ranges, n, mode, out);
+
+	if (ret)
+		return ret;
+	return reserve_checked(t, ranges, n, mode, out, conflict);
+}
+
+int vtlmem_reserve_range(struct vtlmem_rtable *t, const struct vtlmem_range *r,
+			 enum vtlmem_rmode mode, vtlmem_resv_t *out)
+{
+	const struct vtlmem_platform *p = t->plat;
+
+	/* the one ownership question of the call (vtlmem_check_range's) */
+	if (!p->ownership || p->ownership(p->ctx, r->pa, r->len) != VTLMEM_OWNER_VTL0)
+		return -VTLMEM_EPERM;
+	return reserve_checked(t, r, 1, mode, out, NULL);
 }
 
 /* ---- release ----------------------------------------------------------- */
@@ -494,8 +515,14 @@ static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_
 	t->releases++;
 }
 
-/* Release h; undo: give back the objects its reserve allocated too. */
-static int release(struct vtlmem_rtable *t, vtlmem_resv_t h, bool undo)
+/*
+ * Release h; undo: give back the objects its reserve allocated too. own:
+ * h is known to be a handle t issued (an internal caller's own), so it is
+ * found by its record (O(1)); otherwise it may be anything, also a handle
+ * of another table whose records are gone, so only the handle tree is
+ * searched (h.rec is never read).
+ */
+static int release(struct vtlmem_rtable *t, vtlmem_resv_t h, bool undo, bool own)
 {
 	struct rt_pool pool = { NULL, 0 }, spare = { NULL, 0 };
 	struct rt_handle *rh;
@@ -505,7 +532,10 @@ static int release(struct vtlmem_rtable *t, vtlmem_resv_t h, bool undo)
 	if (!t)
 		return -VTLMEM_EINVAL;
 	vtlmem_lock_acquire(t->plat, &t->lock);
-	rh = h.id ? find_handle(t, h.id) : NULL;
+	if (own)
+		rh = vtlmem_rt_lookup(t, h);
+	else
+		rh = h.id ? find_handle(t, h.id) : NULL;
 	if (rh) {
 		if (undo) {
 			fresh = rh->fresh;
@@ -526,12 +556,17 @@ static int release(struct vtlmem_rtable *t, vtlmem_resv_t h, bool undo)
 
 int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h)
 {
-	return release(t, h, false);
+	return release(t, h, false, false);
+}
+
+int vtlmem_release_own(struct vtlmem_rtable *t, vtlmem_resv_t h)
+{
+	return release(t, h, false, true);
 }
 
 int vtlmem_unreserve(struct vtlmem_rtable *t, vtlmem_resv_t h)
 {
-	return release(t, h, true);
+	return release(t, h, true, true);
 }
 
 /* ---- init, fini -------------------------------------------------------- */

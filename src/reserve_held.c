@@ -16,14 +16,6 @@
 #include "reserve_held.h"
 #include "reserve_internal.h"
 
-static bool issued_since_init(const struct vtlmem_rtable *t, uint64_t id)
-{
-	uint64_t next = __atomic_load_n(&t->next_id, __ATOMIC_ACQUIRE);
-
-	/* next_id 0: every id up to 2^64 - 1 was issued */
-	return id && id >= t->first_id && (next == 0 || id < next);
-}
-
 static bool record_is(const struct rt_handle *r, uint64_t id)
 {
 	return __atomic_load_n(&r->id, __ATOMIC_ACQUIRE) == id;
@@ -36,7 +28,7 @@ int vtlmem_resv_check_held(const struct vtlmem_rtable *t, vtlmem_resv_t h,
 	uint64_t pa;
 	size_t i;
 
-	if (!r || !issued_since_init(t, h.id) || !record_is(r, h.id) || r->table != t)
+	if (!r || !rt_issued_since_init(t, h.id) || !record_is(r, h.id) || r->table != t)
 		return -VTLMEM_EPERM;
 	if (excl && r->mode != VTLMEM_RES_EXCLUSIVE)
 		return -VTLMEM_EPERM;

@@ -26,6 +26,27 @@ int vtlmem_resv_check_held(const struct vtlmem_rtable *t, vtlmem_resv_t h,
 			   const vtlmem_paddr_t *pages, size_t n, bool excl);
 
 /*
+ * vtlmem_reserve() of the single range *r in mode, for a caller that has
+ * already run vtlmem_check_range_args() on it (or
+ * vtlmem_check_pages_args(), whose result it is): only the ownership
+ * question is asked here (once), then the table's own errors follow in
+ * vtlmem_reserve()'s order. Returns 0 with *out, or -VTLMEM_EPERM (no
+ * ownership op, or not VTL0), -VTLMEM_ENOMEM, -VTLMEM_ENOSPC,
+ * -VTLMEM_EBUSY (no conflict report). t, r and out must be valid. Takes
+ * the table lock, as vtlmem_reserve().
+ */
+int vtlmem_reserve_range(struct vtlmem_rtable *t, const struct vtlmem_range *r,
+			 enum vtlmem_rmode mode, vtlmem_resv_t *out);
+
+/*
+ * vtlmem_release() of a handle the caller got from vtlmem_reserve() (or
+ * vtlmem_reserve_range()) on this same t, since its last init: found by
+ * its record in O(1) instead of the handle tree (release by index).
+ * Returns what vtlmem_release() returns. Takes the table lock.
+ */
+int vtlmem_release_own(struct vtlmem_rtable *t, vtlmem_resv_t h);
+
+/*
  * Undo a vtlmem_reserve() whose handle nobody else has seen: release h and
  * give the platform back the objects that reserve allocated, so that the
  * table's counters and the platform's allocations are as before it.

@@ -129,6 +129,37 @@ static inline struct rt_handle *find_handle(struct vtlmem_rtable *t, uint64_t id
 	return NULL;
 }
 
+/*
+ * Was id issued by t since its last init? (next_id 0: every id up to
+ * 2^64 - 1 was.) Read without the lock by the held check, so atomically.
+ */
+static inline bool rt_issued_since_init(const struct vtlmem_rtable *t, uint64_t id)
+{
+	uint64_t next = __atomic_load_n(&t->next_id, __ATOMIC_ACQUIRE);
+
+	return id && id >= t->first_id && (next == 0 || id < next);
+}
+
+/*
+ * The live record of handle h, or NULL. Lock held. By index: h.rec is
+ * read only when h.id was issued since the last init, and such a record
+ * stays a handle record of t until fini (type-stable), so it is trusted
+ * when it still carries h.id and t is its table (ids are never reissued:
+ * O(1)). A handle without a record, or whose record does not carry its id,
+ * is looked up in the handle tree (O(log N)), which finds it only if it is
+ * live.
+ */
+static inline struct rt_handle *vtlmem_rt_lookup(struct vtlmem_rtable *t, vtlmem_resv_t h)
+{
+	struct rt_handle *r = (struct rt_handle *)(uintptr_t)h.rec;
+
+	if (!rt_issued_since_init(t, h.id))
+		return NULL;
+	if (r && __atomic_load_n(&r->id, __ATOMIC_RELAXED) == h.id && r->table == t)
+		return r;
+	return find_handle(t, h.id);
+}
+
 /* Sequential access to a handle's ref slots. */
 struct ref_cursor {
 	struct rt_handle *h;

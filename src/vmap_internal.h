@@ -28,6 +28,7 @@
 #include "arch.h"
 #include "lock.h"
 #include "pgtable.h"
+#include "reserve_held.h"
 #include "tlb.h"
 #include "vaspace.h"
 
@@ -174,7 +175,7 @@ static inline unsigned vmap_pa_bits(const struct vtlmem_platform *p)
 static inline void unclaim(struct vtlmem_vmap *vm, vtlmem_resv_t own)
 {
 	if (own.id)
-		vtlmem_release(vm->rt, own);
+		vtlmem_release_own(vm->rt, own);   /* the map's own: by its record */
 }
 
 /*
@@ -187,6 +188,18 @@ void vtlmem_vmap_struct_put(struct vtlmem_vmap *vm, struct vtlmem_mapping *m, bo
 int vtlmem_vmap_runs_get(const struct vtlmem_platform *p, const struct vtlmem_map_req *req,
 		  struct runs *rs, size_t *cap);
 void vtlmem_vmap_runs_put(const struct vtlmem_platform *p, struct runs *rs, size_t cap);
+
+/*
+ * vmap_slot.c: vtlmem_slot_map() without its argument and reservation
+ * checks, for a caller that has just established them itself (the one-shot
+ * VTL0 calls: pages aligned, distinct and below vmap_pa_bits(), 1 <= npages
+ * <= vm->spc, attrs from vtlmem_arch_leaf_attrs(), covered by a live
+ * reservation that the same call took and releases only after
+ * vtlmem_slot_unmap()). Returns 0, -VTLMEM_EINVAL (cpu_id >= ncpus) or
+ * -VTLMEM_ENOSPC (stack full), with preemption as before on error.
+ */
+int vtlmem_slot_enter(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, uint32_t npages,
+		      uint64_t attrs, struct vtlmem_slot *s);
 
 /* vmap_slot.c: the per-CPU slot stacks (create/destroy, no lock). */
 int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm);

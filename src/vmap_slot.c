@@ -106,14 +106,27 @@ static void slot_push(struct vtlmem_vmap *vm, unsigned cpu, const vtlmem_paddr_t
 	bump(&c->s.maps, 1);
 }
 
+int vtlmem_slot_enter(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, uint32_t npages,
+		      uint64_t attrs, struct vtlmem_slot *s)
+{
+	const struct vtlmem_platform *p = vm->p;
+	unsigned long cookie = p->preempt_off(p->ctx);
+	unsigned cpu = p->cpu_id(p->ctx);
+
+	if (cpu >= vm->ncpus || vm->cpus[cpu].s.top + npages > vm->spc) {
+		p->preempt_on(p->ctx, cookie);
+		return cpu >= vm->ncpus ? -VTLMEM_EINVAL : -VTLMEM_ENOSPC;
+	}
+	slot_push(vm, cpu, pages, npages, attrs, s);
+	s->cookie = cookie;
+	return 0;
+}
+
 int vtlmem_slot_map(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t npages,
 		    enum vtlmem_prot prot, enum vtlmem_cache cache, vtlmem_resv_t held,
 		    struct vtlmem_slot *s)
 {
-	const struct vtlmem_platform *p;
-	unsigned long cookie;
 	uint64_t attrs;
-	unsigned cpu;
 	int ret;
 
 	if (!vm || !pages || !s || npages == 0 || npages > vm->spc)
@@ -124,16 +137,7 @@ int vtlmem_slot_map(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, size_t 
 	ret = slot_check(vm, pages, npages, prot, held);
 	if (ret)
 		return ret;
-	p = vm->p;
-	cookie = p->preempt_off(p->ctx);
-	cpu = p->cpu_id(p->ctx);
-	if (cpu >= vm->ncpus || vm->cpus[cpu].s.top + npages > vm->spc) {
-		p->preempt_on(p->ctx, cookie);
-		return cpu >= vm->ncpus ? -VTLMEM_EINVAL : -VTLMEM_ENOSPC;
-	}
-	slot_push(vm, cpu, pages, (uint32_t)npages, attrs, s);
-	s->cookie = cookie;
-	return 0;
+	return vtlmem_slot_enter(vm, pages, (uint32_t)npages, attrs, s);
 }
 
 int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s)

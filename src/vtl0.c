@@ -1,17 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VTL0 copy calls: one call each, built on a physical pointer that lives
- * on the stack for the duration of the call. The pointer asks for slots
- * (VTLMEM_PHYSPTR_SLOTS), so a copy of any length maps at most
- * VTLMEM_PHYSPTR_SLOT_PAGES pages at a time on this CPU and allocates
- * nothing; its reservation is released at once on return (no window
+ * The VTL0 copy calls: one call each. The contiguous read and write (the
+ * one-shot path) are specialised: validate the arguments once, reserve the
+ * whole pages with one ownership question (vtlmem_reserve_range), map them
+ * VTLMEM_PHYSPTR_SLOT_PAGES at a time on this CPU's slot stack without
+ * checking the reservation the same call just took (vtlmem_slot_enter),
+ * copy, unmap (local invalidation), and release by the handle's record.
+ * The page-list calls and the field accesses are built on a physical
+ * pointer that lives on the stack for the duration of the call, asking for
+ * slots (VTLMEM_PHYSPTR_SLOTS). Either way a copy of any length maps at
+ * most VTLMEM_PHYSPTR_SLOT_PAGES pages at a time on this CPU and allocates
+ * nothing; the reservation is released at once on return (no window
  * mapping was made, so no flush is pending).
  */
 #include <vtlmem/vtl0.h>
+#include <vtlmem/copy.h>
 
 #include "lock.h"
+#include "pacheck.h"
+#include "reserve_held.h"
+#include "vmap_internal.h"
 
-#define PG   VTLMEM_PAGE_SIZE
 #define MASK VTLMEM_PAGE_MASK
 
 static const struct vtlmem_physptr_attr rd_attr = {
@@ -48,10 +57,66 @@ static int copy_and_destroy(struct vtlmem_physptr *p, void *buf, size_t len, boo
 	return ret;
 }
 
+/*
+ * Copy len >= 1 bytes starting in byte in of the pages from pa (whole
+ * pages, reserved by the caller in the mode prot needs) through this CPU's
+ * slots, SLOT_PAGES pages at a time; *done counts the bytes copied. The
+ * checks vtlmem_slot_map() would make hold by construction: the pages are
+ * aligned, distinct and covered by the caller's live reservation; only the
+ * manager's own limits are checked here (slot stack depth, and pages below
+ * the width the manager maps: its platform may be narrower than the
+ * table's), with vtlmem_slot_map()'s error codes.
+ */
+static int copy_slots(struct vtlmem_vmap *vm, uint64_t pa, uint64_t in, uint8_t *buf,
+		      size_t len, bool write, size_t *done)
+{
+	uint64_t attrs = vtlmem_arch_leaf_attrs(write ? VTLMEM_PROT_RW : VTLMEM_PROT_RO,
+						VTLMEM_CACHE_WB);
+	unsigned bits = vmap_pa_bits(vm->p);
+	vtlmem_paddr_t pg[VTLMEM_PHYSPTR_SLOT_PAGES];
+	struct vtlmem_slot s;
+	uint64_t np, n, left;
+	int ret;
+
+	while (len) {
+		np = ((in + len - 1) >> VTLMEM_PAGE_SHIFT) + 1;
+		if (np > VTLMEM_PHYSPTR_SLOT_PAGES)
+			np = VTLMEM_PHYSPTR_SLOT_PAGES;
+		if (np > vm->spc)
+			return -VTLMEM_EINVAL;
+		n = np * PG - in;
+		if (n > len)
+			n = len;
+		pg[0] = vtlmem_pa(pa);
+		pg[1] = vtlmem_pa(pa + PG);
+		if ((pa + (np - 1) * PG) >> bits)
+			return -VTLMEM_ERANGE;
+		ret = vtlmem_slot_enter(vm, pg, (uint32_t)np, attrs, &s);
+		if (ret)
+			return ret;
+		if (write)
+			left = vtlmem_copy((void *)(vtlmem_va_val(s.va) + in), buf, n);
+		else
+			left = vtlmem_copy(buf, (const void *)(vtlmem_va_val(s.va) + in), n);
+		ret = vtlmem_slot_unmap(vm, &s);
+		*done += n - left;
+		if (left)
+			return -VTLMEM_EFAULT;
+		if (ret)
+			return ret;
+		pa += np * PG;
+		in = 0;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
 static int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf, size_t len,
 		  bool write, size_t *done)
 {
-	struct vtlmem_physptr p;
+	struct vtlmem_range r;
+	vtlmem_resv_t h;
 	size_t dummy;
 	int ret;
 
@@ -62,11 +127,18 @@ static int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf, size_t 
 		return -VTLMEM_EINVAL;
 	if (len == 0)
 		return 0;
-	ret = vtlmem_physptr_create_contig(&p, ctx->rt, ctx->vm, pa, len,
-					   write ? &wr_attr : &rd_attr);
+	/* The whole pages the bytes touch: -EOVERFLOW, -ERANGE, -EPERM. */
+	ret = vtlmem_check_pages_args(ctx->rt->plat, pa, len, &r);
 	if (ret)
 		return ret;
-	return copy_and_destroy(&p, buf, len, write, done);
+	ret = vtlmem_reserve_range(ctx->rt, &r, write ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED,
+				   &h);
+	if (ret)
+		return ret;
+	ret = copy_slots(ctx->vm, vtlmem_pa_val(r.pa), vtlmem_pa_val(pa) & MASK, buf, len, write,
+			 done);
+	vtlmem_release_own(ctx->rt, h);   /* cannot fail: h is live */
+	return ret;
 }
 
 int vtlmem_vtl0_read(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *dst, size_t len,

@@ -19,6 +19,7 @@
 #include <vtlmem/reserve.h>
 #include "hostplat.h"
 #include "../../src/reserve_debug.h"
+#include "../../src/reserve_held.h"
 
 #define PG    VTLMEM_PAGE_SIZE
 #define EXCL  VTLMEM_RES_EXCLUSIVE
@@ -2057,9 +2058,110 @@ static void randomized_against_flat_array_model_100k_ops(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/*
+ * The internal entry points of the one-shot VTL0 path: reserve of one
+ * pre-checked range (one ownership question, the table's errors in
+ * vtlmem_reserve()'s order) and release by the handle's record.
+ */
+static void reserve_range_asks_ownership_once_and_keeps_the_error_order(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range r = R(0x10000, 2 * PG), s = R(0x11000, PG);
+	vtlmem_resv_t h = { 77, NULL }, g;
+	unsigned long calls = f->hp.ownership_calls;
+
+	assert_int_equal(vtlmem_reserve_range(&f->t, &r, EXCL, &h), 0);
+	assert_int_equal(f->hp.ownership_calls - calls, 1);
+	assert_true(vtlmem_resv_covers(&f->t, h, vtlmem_pa(0x10000), 2 * PG));
+	/* -EBUSY, *out unchanged */
+	g.id = 99;
+	g.rec = NULL;
+	assert_int_equal(vtlmem_reserve_range(&f->t, &s, SHR, &g), -VTLMEM_EBUSY);
+	assert_int_equal(g.id, 99);
+	/* -EPERM: not VTL0 (no reservation made, nothing allocated) */
+	f->hp.vtl0_start = 0x100000;
+	s = R(0x20000, PG);
+	assert_int_equal(vtlmem_reserve_range(&f->t, &s, SHR, &g),
+			 -VTLMEM_EPERM);
+	f->hp.vtl0_start = PG;
+	assert_int_equal(g.id, 99);
+	assert_int_equal(vtlmem_release_own(&f->t, h), 0);
+}
+
+static void reserve_range_allocation_failures_change_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range r = R(0x10000, PG);
+	vtlmem_resv_t h = { 5, NULL };
+	long at;
+
+	/* a cold table needs a node and a handle record: each can fail */
+	for (at = 1; at <= 2; at++) {
+		f->hp.fail_alloc_at = at;
+		assert_int_equal(vtlmem_reserve_range(&f->t, &r, SHR, &h), -VTLMEM_ENOMEM);
+		assert_int_equal(h.id, 5);
+		assert_int_equal(f->hp.alloc_live, 0);
+		assert_false(vtlmem_is_reserved(&f->t, vtlmem_pa(0x10000), PG, SHR));
+	}
+	f->hp.fail_alloc_at = 0;
+	assert_int_equal(vtlmem_reserve_range(&f->t, &r, SHR, &h), 0);
+	assert_int_equal(vtlmem_release_own(&f->t, h), 0);
+}
+
+static void release_own_finds_the_record_and_refuses_stale_handles(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range r = R(0x10000, PG);
+	vtlmem_resv_t a, b, c;
+
+	assert_int_equal(vtlmem_reserve_range(&f->t, &r, EXCL, &a), 0);
+	assert_int_equal(vtlmem_release_own(&f->t, a), 0);
+	assert_int_equal(vtlmem_release_own(&f->t, a), -VTLMEM_ENOENT);
+	/* b reuses a's retired record: a stays dead, b stays live */
+	assert_int_equal(vtlmem_reserve_range(&f->t, &r, EXCL, &b), 0);
+	assert_ptr_equal(b.rec, a.rec);
+	assert_int_equal(vtlmem_release_own(&f->t, a), -VTLMEM_ENOENT);
+	assert_true(vtlmem_is_reserved(&f->t, vtlmem_pa(0x10000), PG, EXCL));
+	/* a handle without its record is still found (by the handle tree) */
+	c = b;
+	c.rec = NULL;
+	assert_int_equal(vtlmem_release_own(&f->t, c), 0);
+	assert_int_equal(vtlmem_release_own(&f->t, b), -VTLMEM_ENOENT);
+	c.id = 0;
+	assert_int_equal(vtlmem_release_own(&f->t, c), -VTLMEM_ENOENT);
+	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+}
+
+/*
+ * After fini + init the old handle's record went back to the platform:
+ * its id was issued before the new init, so the record is never read (ASan
+ * would report a use after free) and the answer is -ENOENT.
+ */
+static void release_own_never_reads_a_record_of_an_earlier_init(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range r = R(0x10000, PG);
+	vtlmem_resv_t a, b;
+
+	assert_int_equal(vtlmem_reserve_range(&f->t, &r, EXCL, &a), 0);
+	assert_int_equal(vtlmem_release_own(&f->t, a), 0);
+	assert_int_equal(vtlmem_rtable_fini(&f->t), 0);
+	assert_int_equal(f->hp.alloc_live, 0);
+	assert_int_equal(vtlmem_rtable_init(&f->t, &f->hp.ops), 0);
+	assert_int_equal(vtlmem_release_own(&f->t, a), -VTLMEM_ENOENT);
+	assert_int_equal(vtlmem_reserve_range(&f->t, &r, EXCL, &b), 0);
+	assert_true(b.id > a.id);
+	assert_int_equal(vtlmem_release_own(&f->t, a), -VTLMEM_ENOENT);
+	assert_int_equal(vtlmem_release_own(&f->t, b), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(reserve_range_asks_ownership_once_and_keeps_the_error_order),
+		T(reserve_range_allocation_failures_change_nothing),
+		T(release_own_finds_the_record_and_refuses_stale_handles),
+		T(release_own_never_reads_a_record_of_an_earlier_init),
 		T(conflict_reports_lowest_overlapping_interval),
 		T(conflict_same_start_reports_shorter_interval),
 		T(shared_request_conflicts_only_with_exclusive_neighbours),

@@ -748,6 +748,98 @@ static void a_page_list_is_only_checked_where_the_bytes_reach(void **state)
 	finish();
 }
 
+/*
+ * The one-shot path (contiguous read/write) maps its pages itself through
+ * this CPU's slots, two pages at a time: with one slot page per CPU a
+ * 2-page span is -EINVAL (vtlmem_slot_map's code for more pages than the
+ * stack holds), a 1-page one works, and nothing stays reserved or mapped.
+ */
+static void one_shot_copies_need_two_slot_pages_for_two_page_spans(void **state)
+{
+	struct vtl0env_snap s0, s1;
+	uint8_t b[2 * PG], want[2 * PG];
+	uint64_t pa = vtl0env_pa(40);
+	size_t done = 7;
+
+	(void)state;
+	vtl0env_init(E, 1);
+	fill_phys(pa, 2 * PG, 9);
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + PG - 8), b, 16, &done),
+			 -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa + PG - 8), b, 16, &done),
+			 -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_same_state(&s0, &s1));
+	assert_false(reserved(pa, 2 * PG));
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 8), b, PG - 8, &done), 0);
+	assert_int_equal(done, PG - 8);
+	memcpy(want, vtl0env_dm(E, pa + 8), PG - 8);
+	assert_memory_equal(b, want, PG - 8);
+	finish();
+}
+
+/*
+ * Every allocation the one-shot path can make is the reservation table's
+ * (a node and a handle record on a cold table): each failing gives
+ * -ENOMEM with *done 0 and no state change; then the call works and
+ * allocates nothing more in steady state.
+ */
+static void one_shot_allocation_failures_change_nothing(void **state)
+{
+	struct vtl0env_snap s0, s1;
+	uint64_t pa = vtl0env_pa(44);
+	uint8_t b[64];
+	size_t done;
+	long at;
+	int w;
+
+	(void)state;
+	start();
+	for (w = 0; w < 2; w++) {
+		for (at = 1; at <= 2; at++) {
+			vtl0env_snap(E, &s0);
+			E->hp.fail_alloc_at = at;
+			done = 3;
+			if (w)
+				assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa + 100), b, 64,
+								   &done), -VTLMEM_ENOMEM);
+			else
+				assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 100), b, 64,
+								  &done), -VTLMEM_ENOMEM);
+			E->hp.fail_alloc_at = 0;
+			assert_int_equal(done, 0);
+			vtl0env_snap(E, &s1);
+			assert_true(vtl0env_nothing_done(&s0, &s1));
+		}
+	}
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 100), b, 64, &done), 0);
+	assert_int_equal(done, 64);
+	finish();
+}
+
+/* The ownership op answers once per one-shot call, whatever its length. */
+static void one_shot_calls_ask_the_ownership_op_once(void **state)
+{
+	static uint8_t b[5 * PG];
+	uint64_t pa = vtl0env_pa(50);
+	unsigned long c0;
+	size_t done;
+
+	(void)state;
+	start();
+	c0 = E->hp.ownership_calls;
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 1), b, 8, &done), 0);
+	assert_int_equal(E->hp.ownership_calls - c0, 1);
+	c0 = E->hp.ownership_calls;
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa + 1), b, sizeof(b), &done), 0);
+	assert_int_equal(done, sizeof(b));
+	assert_int_equal(E->hp.ownership_calls - c0, 1);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +860,9 @@ int main(void)
 		cmocka_unit_test(addresses_above_what_an_entry_holds_never_alias_low_pages),
 		cmocka_unit_test(disjoint_bytes_of_a_page_held_by_another_accessor_conflict),
 		cmocka_unit_test(a_page_list_is_only_checked_where_the_bytes_reach),
+		cmocka_unit_test(one_shot_copies_need_two_slot_pages_for_two_page_spans),
+		cmocka_unit_test(one_shot_allocation_failures_change_nothing),
+		cmocka_unit_test(one_shot_calls_ask_the_ownership_op_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
