@@ -93,7 +93,7 @@ boot-bench: $(BOOT_TESTKERNEL)
 
 # Every boot test passes when run alone: one boot per case and per CPU
 # count in BOOT_ALONE_CPUS (comma-separated; tests/boot/common/run-alone;
-# about 1 min in all, so make check runs it too).
+# 1-2 minutes in all on a loaded 2-core host, so make check runs it too).
 BOOT_ALONE_CPUS ?= 1,4
 BOOT_ALONE := $(BOOT_CDIR)/run-alone $(BOOT_QEMU) $(BOOT_TESTKERNEL) $(BOOT_ALONE_CPUS)
 boot-alone: $(BOOT_TESTKERNEL)
