@@ -27,6 +27,7 @@
  * reserve_query.c the queries, dump, stats and the self-check.
  */
 #include "lock.h"
+#include "reserve_claim.h"
 #include "reserve_held.h"
 #include "pacheck.h"
 #include "reserve_internal.h"
@@ -388,9 +389,13 @@ static int reserve_locked(struct vtlmem_rtable *t, const struct vtlmem_range *ra
 		conf = handle_conflict(t, h);
 		if (conf) {
 			report(conflict, conf);
-			t->conflicts++;
 			ret = -VTLMEM_EBUSY;
+		} else {
+			/* and against the one-shot calls' page claims */
+			ret = vtlmem_claims_mark(t, h, conflict);
 		}
+		if (ret)
+			t->conflicts++;
 	}
 	if (ret) {
 		handle_unbuild(t, pool, h, made, false);
@@ -485,6 +490,33 @@ int vtlmem_reserve_range(struct vtlmem_rtable *t, const struct vtlmem_range *r,
 	return reserve_checked(t, r, 1, mode, out, NULL);
 }
 
+int vtlmem_reserve_oneshot(struct vtlmem_rtable *t, const struct vtlmem_range *r,
+			   enum vtlmem_rmode mode, struct vtlmem_oneshot *o)
+{
+	const struct vtlmem_platform *p = t->plat;
+	int ret;
+
+	if (!p->ownership || p->ownership(p->ctx, r->pa, r->len) != VTLMEM_OWNER_VTL0)
+		return -VTLMEM_EPERM;
+	o->h.id = 0;
+	o->h.rec = NULL;
+	if (r->len <= 2 * VTLMEM_PAGE_SIZE) {
+		ret = vtlmem_claim_pages(t, vtlmem_pa_val(r->pa),
+					 (unsigned)(r->len / VTLMEM_PAGE_SIZE), mode, &o->c);
+		if (ret <= 0)
+			return ret;
+	}
+	return reserve_checked(t, r, 1, mode, &o->h, NULL);
+}
+
+void vtlmem_release_oneshot(struct vtlmem_rtable *t, const struct vtlmem_oneshot *o)
+{
+	if (o->h.id)
+		vtlmem_release_own(t, o->h);
+	else
+		vtlmem_claim_release(t, &o->c);
+}
+
 /* ---- release ----------------------------------------------------------- */
 
 /*
@@ -500,6 +532,7 @@ static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_
 	uint32_t i;
 
 	__atomic_store_n(&h->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
+	vtlmem_claims_unmark(t, h);
 	hd_erase(t, h);
 	t->handles--;
 	cursor_init(&c, h);
@@ -599,6 +632,7 @@ int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 	t->reserves = 0;
 	t->releases = 0;
 	t->conflicts = 0;
+	t->claims = NULL;
 	vtlmem_lock_init(p, &t->lock);
 	return 0;
 }
@@ -607,11 +641,13 @@ int vtlmem_rtable_fini(struct vtlmem_rtable *t)
 {
 	struct rt_pool spare = { NULL, 0 };
 	struct rt_handle *h;
+	uint64_t live, res, rel, conf;
 
 	if (!t)
 		return -VTLMEM_EINVAL;
 	vtlmem_lock_acquire(t->plat, &t->lock);
-	if (t->handles) {
+	vtlmem_claims_count(t, &live, &res, &rel, &conf);
+	if (t->handles || res != rel) {
 		vtlmem_lock_release(t->plat, &t->lock);
 		return -VTLMEM_EBUSY;
 	}
@@ -628,6 +664,7 @@ int vtlmem_rtable_fini(struct vtlmem_rtable *t)
 	t->state = RT_STATE_FINI;
 	vtlmem_lock_release(t->plat, &t->lock);
 	pool_free(t->plat, &spare);
+	vtlmem_claims_free(t);
 	vtlmem_lock_fini(t->plat, &t->lock);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "fmt.h"
 #include "lock.h"
 #include "reserve_debug.h"
+#include "reserve_claim.h"
 #include "reserve_internal.h"
 
 /* ---- queries ----------------------------------------------------------- */
@@ -195,17 +196,21 @@ void vtlmem_rtable_dump(struct vtlmem_rtable *t, void (*puts)(void *arg, const c
 
 void vtlmem_rtable_stats(struct vtlmem_rtable *t, struct vtlmem_rtable_stats *st)
 {
+	uint64_t live, res, rel, conf;
+
 	if (!t || !st)
 		return;
 	vtlmem_lock_acquire(t->plat, &t->lock);
-	st->intervals = t->nodes;
-	st->handles = t->handles;
+	/* the one-shot calls' page claims count as handles and intervals */
+	vtlmem_claims_count(t, &live, &res, &rel, &conf);
+	st->intervals = t->nodes + live;
+	st->handles = t->handles + (res - rel);
 	st->cached = t->ncache;
 	st->retired = t->nretired;
 	st->objects = t->objects;
-	st->reserves = t->reserves;
-	st->releases = t->releases;
-	st->conflicts = t->conflicts;
+	st->reserves = t->reserves + res;
+	st->releases = t->releases + rel;
+	st->conflicts = t->conflicts + conf;
 	vtlmem_lock_release(t->plat, &t->lock);
 }
 

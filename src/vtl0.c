@@ -18,6 +18,7 @@
 
 #include "lock.h"
 #include "pacheck.h"
+#include "reserve_claim.h"
 #include "reserve_held.h"
 #include "vmap_internal.h"
 
@@ -115,8 +116,8 @@ static int copy_slots(struct vtlmem_vmap *vm, uint64_t pa, uint64_t in, uint8_t 
 static int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf, size_t len,
 		  bool write, size_t *done)
 {
+	struct vtlmem_oneshot o;
 	struct vtlmem_range r;
-	vtlmem_resv_t h;
 	size_t dummy;
 	int ret;
 
@@ -131,13 +132,13 @@ static int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf, size_t 
 	ret = vtlmem_check_pages_args(ctx->rt->plat, pa, len, &r);
 	if (ret)
 		return ret;
-	ret = vtlmem_reserve_range(ctx->rt, &r, write ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED,
-				   &h);
+	ret = vtlmem_reserve_oneshot(ctx->rt, &r,
+				     write ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED, &o);
 	if (ret)
 		return ret;
 	ret = copy_slots(ctx->vm, vtlmem_pa_val(r.pa), vtlmem_pa_val(pa) & MASK, buf, len, write,
 			 done);
-	vtlmem_release_own(ctx->rt, h);   /* cannot fail: h is live */
+	vtlmem_release_oneshot(ctx->rt, &o);   /* cannot fail: o is live */
 	return ret;
 }
 

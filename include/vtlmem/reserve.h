@@ -80,6 +80,8 @@ struct vtlmem_rtable {
 	uint64_t handles;                    /* live handles                     */
 	uint64_t objects;                    /* objects held from plat->alloc    */
 	uint64_t reserves, releases, conflicts;
+	void *claims;                        /* page claims of the one-shot VTL0
+					      * calls, made on first use        */
 };
 
 /* Counters of vtlmem_rtable_stats(). */

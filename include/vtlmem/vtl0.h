@@ -14,10 +14,11 @@
  *
  * Why slots and not one window mapping for long ranges (measured with
  * tests/bench/bench_vtl0.c and callgrind, 64 KiB read, instructions
- * outside the copy itself): slots 2 pages at a time cost ~6700 library
- * instructions, 16 local invalidations, 0 allocations and 0 remote
- * shootdowns per call (a read of 8 B: ~1600 instructions, of which reserve
- * + release ~680, slot map + unmap ~500); one window mapping costs
+ * outside the copy itself, before the one-shot path was specialised):
+ * slots 2 pages at a time cost ~6700 library instructions, 16 local
+ * invalidations, 0 allocations and 0 remote shootdowns per call (a read of
+ * 8 B: ~1600 instructions then, ~800 now: tests/bench/counts); one window
+ * mapping costs
  * ~2800 instructions and 16 local invalidations, but 1 allocation per call
  * (the deferred reservation release) and one remote shootdown (an IPI to
  * every CPU) per 32 calls, and it spends window VA the quarantine must
@@ -56,8 +57,10 @@
  * Context: as for vtlmem_slot_map(): preemption is disabled (platform op)
  * around each slot's copy only; callbacks run with nothing mapped and no
  * lock held. The context struct is read-only after init, so any number of
- * calls may run on it concurrently. Every call reserves, so it takes the
- * reservation-table lock: not from interrupt context unless the platform's
+ * calls may run on it concurrently. Every call reserves, so it may take
+ * the reservation-table lock (a contiguous read or write of 1-2 pages
+ * usually does not: it claims its pages in the table's per-page buckets
+ * with preemption off): not from interrupt context unless the platform's
  * lock ops disable interrupts (vmap.h); the ring calls also take the ring's
  * lock and may purge.
  */

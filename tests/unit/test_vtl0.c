@@ -782,41 +782,51 @@ static void one_shot_copies_need_two_slot_pages_for_two_page_spans(void **state)
 }
 
 /*
- * Every allocation the one-shot path can make is the reservation table's
- * (a node and a handle record on a cold table): each failing gives
- * -ENOMEM with *done 0 and no state change; then the call works and
- * allocates nothing more in steady state.
+ * Every allocation the one-shot path can make, each failing with -ENOMEM,
+ * *done 0 and no state change: the table's page-claim table (once, on the
+ * first one-shot call of 1-2 pages: after that such calls allocate
+ * nothing), and for longer spans the interval tree's node and handle
+ * record (cold cache).
  */
 static void one_shot_allocation_failures_change_nothing(void **state)
 {
+	static uint8_t b[3 * PG];
 	struct vtl0env_snap s0, s1;
 	uint64_t pa = vtl0env_pa(44);
-	uint8_t b[64];
-	size_t done;
+	unsigned long a0;
+	size_t done, len;
 	long at;
-	int w;
+	int w, k;
 
 	(void)state;
 	start();
-	for (w = 0; w < 2; w++) {
-		for (at = 1; at <= 2; at++) {
-			vtl0env_snap(E, &s0);
-			E->hp.fail_alloc_at = at;
-			done = 3;
-			if (w)
-				assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa + 100), b, 64,
-								   &done), -VTLMEM_ENOMEM);
-			else
-				assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 100), b, 64,
-								  &done), -VTLMEM_ENOMEM);
-			E->hp.fail_alloc_at = 0;
-			assert_int_equal(done, 0);
-			vtl0env_snap(E, &s1);
-			assert_true(vtl0env_nothing_done(&s0, &s1));
+	for (k = 0; k < 2; k++) {
+		len = k ? sizeof(b) : 64;   /* 1 page: the claim table; 4 pages: the tree */
+		for (at = 1; at <= (k ? 2 : 1); at++) {
+			for (w = 0; w < 2; w++) {
+				vtl0env_snap(E, &s0);
+				E->hp.fail_alloc_at = at;
+				done = 3;
+				if (w)
+					assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa + 100), b,
+									   len, &done), -VTLMEM_ENOMEM);
+				else
+					assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 100), b,
+									  len, &done), -VTLMEM_ENOMEM);
+				E->hp.fail_alloc_at = 0;
+				assert_int_equal(done, 0);
+				vtl0env_snap(E, &s1);
+				assert_true(vtl0env_nothing_done(&s0, &s1));
+			}
 		}
+		assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 100), b, len, &done), 0);
+		assert_int_equal(done, len);
 	}
-	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 100), b, 64, &done), 0);
-	assert_int_equal(done, 64);
+	/* steady state: 1-2 page calls allocate nothing */
+	a0 = E->hp.allocs;
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + PG - 4), b, 8, &done), 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa + PG - 4), b, 8, &done), 0);
+	assert_int_equal(E->hp.allocs, a0);
 	finish();
 }
 
