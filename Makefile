@@ -33,6 +33,13 @@ COV_CC        ?= gcc
 ifeq ($(ARCH),arm64)
 override ARCH := aarch64
 endif
+# ARCH=arm64 on another host with neither CROSS_COMPILE nor CC given (e.g.
+# make demo ARCH=arm64 on x86_64): the GNU cross toolchain.
+ifeq ($(ARCH)/$(origin CROSS_COMPILE)/$(origin CC),aarch64/file/default)
+ifneq ($(shell uname -m),aarch64)
+CROSS_COMPILE := aarch64-linux-gnu-
+endif
+endif
 
 ifeq ($(origin CC),default)
 CC := $(CROSS_COMPILE)gcc
