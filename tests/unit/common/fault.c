@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host fault harness: SIGSEGV/SIGBUS -> resolver hook or vtlmem_fixup(rip),
- * and guarded buffers. See fault.h.
+ * Host fault harness: SIGSEGV/SIGBUS -> resolver hook or vtlmem_fixup(pc),
+ * and guarded buffers. See fault.h. Host architectures: x86_64 and aarch64
+ * (natively, or under qemu-aarch64 user mode: make check).
  */
 #include "fault.h"
 
@@ -16,8 +17,90 @@
 
 #include <vtlmem/copy.h>
 
+#if defined(__x86_64__)
+
 /* x86_64 page-fault error code: bit 1 set for a write access. */
 #define PF_ERR_WRITE 0x2
+
+static uintptr_t ctx_pc(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+}
+
+static void ctx_set_pc(ucontext_t *uc, uintptr_t pc)
+{
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+}
+
+static int ctx_is_write(const ucontext_t *uc)
+{
+	return (uc->uc_mcontext.gregs[REG_ERR] & PF_ERR_WRITE) != 0;
+}
+
+#elif defined(__aarch64__)
+
+#include <asm/sigcontext.h>
+
+/*
+ * Does the A64 instruction i write memory? Loads and stores of every kind
+ * (register, pair, exclusive/ordered, atomic, SIMD structure) and DC ZVA
+ * (what a libc memset may use). For the resolver's is_write when the
+ * signal frame carries no ESR (qemu-user before 8.1 gives none).
+ */
+static int a64_insn_writes(uint32_t i)
+{
+	if ((i & 0xffffffe0u) == 0xd50b7420u)           /* DC ZVA, Xt */
+		return 1;
+	if ((i & 0x0a000000u) != 0x08000000u)           /* not a load/store */
+		return 0;
+	if ((i & 0x3b000000u) == 0x18000000u)           /* load literal */
+		return 0;
+	if ((i & 0x3a000000u) == 0x28000000u)           /* pair (any addressing) */
+		return !(i & (1u << 22));
+	if ((i & 0x3f000000u) == 0x08000000u)           /* exclusive, ordered, CAS */
+		return !(i & (1u << 22)) || (i & 0x00a00000u) == 0x00a00000u;
+	if ((i & 0xbe000000u) == 0x0c000000u)           /* SIMD structures */
+		return !(i & (1u << 22));
+	if ((i & 0x3a000000u) == 0x38000000u) {         /* register forms */
+		unsigned opc = (i >> 22) & 3;
+
+		if ((i & 0x01000000u) == 0 && (i & (1u << 21)) && ((i >> 10) & 3) == 0)
+			return 1;                       /* atomic read-modify-write */
+		if (i & (1u << 26))                     /* SIMD&FP STR/LDR */
+			return opc == 0 || opc == 2;
+		return opc == 0;
+	}
+	return 0;
+}
+
+static uintptr_t ctx_pc(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.pc;
+}
+
+static void ctx_set_pc(ucontext_t *uc, uintptr_t pc)
+{
+	uc->uc_mcontext.pc = pc;
+}
+
+/* ESR_EL1.WnR of the signal frame's esr_context, else decode the instruction. */
+static int ctx_is_write(const ucontext_t *uc)
+{
+	const struct _aarch64_ctx *c = (const void *)uc->uc_mcontext.__reserved;
+	const uint8_t *end = (const uint8_t *)uc->uc_mcontext.__reserved +
+			     sizeof(uc->uc_mcontext.__reserved);
+
+	while ((const uint8_t *)c + sizeof(*c) <= end && c->magic && c->size) {
+		if (c->magic == ESR_MAGIC)
+			return (((const struct esr_context *)c)->esr >> 6) & 1;
+		c = (const void *)((const uint8_t *)c + c->size);
+	}
+	return a64_insn_writes(*(const uint32_t *)ctx_pc(uc));
+}
+
+#else
+#error "tests/unit/common/fault.c: unsupported host architecture"
+#endif
 
 static struct sigaction prev_segv, prev_bus;
 static int (*resolver)(void *addr, int is_write);
@@ -32,17 +115,16 @@ static void die(const char *what)
 static void fault_handler(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
-	greg_t *gr = uc->uc_mcontext.gregs;
 	int (*res)(void *, int) = __atomic_load_n(&resolver, __ATOMIC_ACQUIRE);
 	uintptr_t fix;
 
 	/* Only faults the kernel raised: a kill() has no faulting access. */
 	if (si->si_code > 0) {
-		if (res && res(si->si_addr, (gr[REG_ERR] & PF_ERR_WRITE) != 0))
+		if (res && res(si->si_addr, ctx_is_write(uc)))
 			return;
-		fix = vtlmem_fixup((uintptr_t)gr[REG_RIP]);
+		fix = vtlmem_fixup(ctx_pc(uc));
 		if (fix) {
-			gr[REG_RIP] = (greg_t)fix;
+			ctx_set_pc(uc, fix);
 			__atomic_add_fetch(&nfixups, 1, __ATOMIC_RELAXED);
 			return;
 		}

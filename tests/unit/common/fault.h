@@ -8,11 +8,13 @@
  * handler for the process (SA_SIGINFO, SA_ONSTACK). For a fault raised by
  * the kernel (not a kill()), the handler:
  *   1. calls the resolver hook, if set, with the faulting data address and
- *      whether the access was a write (page-fault error code bit 1); if it
+ *      whether the access was a write (x86_64: page-fault error code bit 1;
+ *      aarch64: ESR WnR, or the faulting instruction decoded when the frame
+ *      has no ESR, as under qemu-user); if it
  *      returns nonzero it has made the access possible (e.g. mmapped the
  *      simulated page: a software TLB fill) and the access is retried;
- *   2. otherwise looks up vtlmem_fixup(rip): if the faulting instruction is
- *      in one of the library's fallible routines, rip is set to the fixup,
+ *   2. otherwise looks up vtlmem_fixup(pc): if the faulting instruction is
+ *      in one of the library's fallible routines, pc is set to the fixup,
  *      the fixup counter is incremented, and execution resumes there (the
  *      routine returns its error), exactly as the kernel's #PF handler does;
  *   3. otherwise it is a real crash: the handler puts back the action that
@@ -59,7 +61,7 @@ void fault_install(void);
  */
 void fault_set_resolver(int (*fn)(void *addr, int is_write));
 
-/* Number of fixups taken (rip moved to a fixup) since the process started. */
+/* Number of fixups taken (pc moved to a fixup) since the process started. */
 unsigned long fault_fixups(void);
 
 /*

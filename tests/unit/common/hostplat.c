@@ -402,7 +402,7 @@ void hostplat_init(struct hostplat *hp, uint64_t phys_size)
 
 	hp->ops = (struct vtlmem_platform){
 		.ctx = hp,
-		.pa_bits = 52,
+		.pa_bits = HOSTPLAT_PA_BITS,
 		.allow_page0 = false,
 		.pt_alloc = hp_pt_alloc,
 		.pt_free = hp_pt_free,

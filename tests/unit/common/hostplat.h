@@ -57,6 +57,12 @@
 #define HOSTPLAT_PT_BASE  (1ull << 20)
 #define HOSTPLAT_PT_END   (16ull << 20)
 #define HOSTPLAT_VTL0_BASE (16ull << 20)
+/* The widest physical address an entry of the host arch holds (arch/<arch>/). */
+#if defined(__aarch64__)
+#define HOSTPLAT_PA_BITS 48u
+#else
+#define HOSTPLAT_PA_BITS 52u
+#endif
 
 struct hostplat_tlb_event {
 	uintptr_t va;
@@ -128,7 +134,8 @@ struct hostplat {
 /*
  * Set up hp with phys_size bytes of simulated physical memory (a multiple of
  * 2 MiB, >= 32 MiB), every op filled in (protect ops included; set them to
- * NULL in the test if unwanted), ncpus 4, pa_bits 52, page 0 not allowed.
+ * NULL in the test if unwanted), ncpus 4, pa_bits HOSTPLAT_PA_BITS (52 on
+ * x86_64, 48 on aarch64), page 0 not allowed.
  * Aborts on host failure (test infrastructure).
  */
 void hostplat_init(struct hostplat *hp, uint64_t phys_size);
