@@ -205,33 +205,102 @@ static bool field_ok(vtlmem_paddr_t pa, unsigned width)
 	return (vtlmem_pa_val(pa) & (width - 1)) == 0;
 }
 
+/* One single-copy-atomic access of width bytes at va (copy.h routines). */
+static int field_at(uintptr_t va, unsigned width, uint64_t *val, bool store)
+{
+	uint32_t v32;
+	uint16_t v16;
+	uint8_t v8;
+	int ret;
+
+	if (store) {
+		switch (width) {
+		case 1:
+			return vtlmem_store8((void *)va, (uint8_t)*val);
+		case 2:
+			return vtlmem_store16((void *)va, (uint16_t)*val);
+		case 4:
+			return vtlmem_store32((void *)va, (uint32_t)*val);
+		default:
+			return vtlmem_store64((void *)va, *val);
+		}
+	}
+	switch (width) {
+	case 1:
+		ret = vtlmem_load8((const void *)va, &v8);
+		*val = v8;
+		return ret;
+	case 2:
+		ret = vtlmem_load16((const void *)va, &v16);
+		*val = v16;
+		return ret;
+	case 4:
+		ret = vtlmem_load32((const void *)va, &v32);
+		*val = v32;
+		return ret;
+	default:
+		return vtlmem_load64((const void *)va, val);
+	}
+}
+
+/*
+ * The one-shot path for a field (width-aligned, so within one page):
+ * reserve its page (a page claim when it can), map it in one slot, one
+ * access, unmap, release.
+ */
+static int field(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, unsigned width, uint64_t *val,
+		 bool store)
+{
+	struct vtlmem_oneshot o;
+	struct vtlmem_range r;
+	struct vtlmem_slot s;
+	uint64_t v = *val;
+	int ret, ret2;
+
+	ret = vtlmem_check_pages_args(ctx->rt->plat, pa, width, &r);
+	if (ret)
+		return ret;
+	ret = vtlmem_reserve_oneshot(ctx->rt, &r, store ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED,
+				     &o);
+	if (ret)
+		return ret;
+	if (vtlmem_pa_val(r.pa) >> vmap_pa_bits(ctx->vm->p)) {
+		ret = -VTLMEM_ERANGE;
+	} else {
+		ret = vtlmem_slot_enter(ctx->vm, &r.pa, 1,
+					vtlmem_arch_leaf_attrs(store ? VTLMEM_PROT_RW : VTLMEM_PROT_RO,
+							       VTLMEM_CACHE_WB), &s);
+		if (!ret) {
+			ret = field_at(vtlmem_va_val(s.va) + (vtlmem_pa_val(pa) & MASK), width, &v,
+				       store);
+			ret2 = vtlmem_slot_unmap(ctx->vm, &s);
+			if (!ret)
+				ret = ret2;
+		}
+	}
+	vtlmem_release_oneshot(ctx->rt, &o);
+	if (!ret && !store)
+		*val = v;
+	return ret;
+}
+
 int vtlmem_vtl0_load(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, unsigned width,
 		     uint64_t *out)
 {
-	struct vtlmem_physptr p;
+	uint64_t v = 0;
 	int ret;
 
 	if (!ctx || !out || !field_ok(pa, width))
 		return -VTLMEM_EINVAL;
-	ret = vtlmem_physptr_create_contig(&p, ctx->rt, ctx->vm, pa, width, &rd_attr);
-	if (ret)
-		return ret;
-	ret = vtlmem_physptr_load(&p, 0, width, out);
-	vtlmem_physptr_destroy(&p);
+	ret = field(ctx, pa, width, &v, false);
+	if (!ret)
+		*out = v;
 	return ret;
 }
 
 int vtlmem_vtl0_store(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, unsigned width, uint64_t v)
 {
-	struct vtlmem_physptr p;
-	int ret;
-
 	if (!ctx || !field_ok(pa, width) || (width < 8 && (v >> (width * 8))))
 		return -VTLMEM_EINVAL;
-	ret = vtlmem_physptr_create_contig(&p, ctx->rt, ctx->vm, pa, width, &wr_attr);
-	if (ret)
-		return ret;
-	ret = vtlmem_physptr_store(&p, 0, width, v);
-	vtlmem_physptr_destroy(&p);
-	return ret;
+	return field(ctx, pa, width, &v, true);
 }
