@@ -56,6 +56,7 @@
 #ifndef VTLMEM_AARCH64_H
 #define VTLMEM_AARCH64_H
 
+/* A 64-bit constant usable from C and from assembly (no ull suffix there). */
 #ifdef __ASSEMBLY__
 #define VTLMEM_A64_U64(x) x
 #else
