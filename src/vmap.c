@@ -74,6 +74,7 @@ static void vm_init_fields(struct vtlmem_vmap *vm, const struct vtlmem_platform 
 	vm->ncpus = p->ncpus;
 	vm->threshold = cfg->purge_threshold ? cfg->purge_threshold : DEFAULT_PURGE;
 	vm->cpus = NULL;
+	vm->cpus_mem = NULL;
 	vm->ents = NULL;
 	vm->pool = NULL;
 	vm->npool = 0;

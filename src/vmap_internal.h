@@ -109,7 +109,9 @@ struct vtlmem_vmap {
 	struct pgt pt;                     /* links: lock; leaf entries: owner of
 					    * the range (map/unmap/slot) without it */
 	struct vas vas;                    /* lock                               */
-	struct slot_cpu *cpus;             /* array const; cpus[c]: CPU c only    */
+	struct slot_cpu *cpus;             /* array const; cpus[c]: CPU c only,
+					    * 64-byte aligned inside cpus_mem     */
+	void *cpus_mem;                    /* const: the allocation holding cpus  */
 	struct slot_ent *ents;             /* const array; entries: their CPU     */
 	struct vtlmem_mapping *pool;       /* lock                               */
 	uint64_t npool;                    /* lock                               */

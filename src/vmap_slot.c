@@ -14,7 +14,14 @@ int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm)
 	const struct vtlmem_platform *p = vm->p;
 	unsigned c;
 
-	vm->cpus = p->alloc(p->ctx, vm->ncpus * sizeof(*vm->cpus));
+	/*
+	 * One line per CPU only if the array starts on a line: the platform's
+	 * allocator may align less, so allocate a line more and align here (two
+	 * CPUs' slot counters in one line would bounce it on every slot map).
+	 */
+	vm->cpus_mem = p->alloc(p->ctx, (vm->ncpus + 1) * sizeof(*vm->cpus));
+	vm->cpus = vm->cpus_mem ? (struct slot_cpu *)(((uintptr_t)vm->cpus_mem + 63) &
+						      ~(uintptr_t)63) : NULL;
 	vm->ents = p->alloc(p->ctx, (size_t)vm->ncpus * vm->spc * sizeof(*vm->ents));
 	if (!vm->cpus || !vm->ents)
 		return -VTLMEM_ENOMEM;
@@ -35,8 +42,8 @@ void vtlmem_vmap_slots_fini(struct vtlmem_vmap *vm)
 {
 	const struct vtlmem_platform *p = vm->p;
 
-	if (vm->cpus)
-		p->free(p->ctx, vm->cpus, vm->ncpus * sizeof(*vm->cpus));
+	if (vm->cpus_mem)
+		p->free(p->ctx, vm->cpus_mem, (vm->ncpus + 1) * sizeof(*vm->cpus));
 	if (vm->ents)
 		p->free(p->ctx, vm->ents, (size_t)vm->ncpus * vm->spc * sizeof(*vm->ents));
 }

@@ -487,14 +487,17 @@ static void *reader(void *arg)
 {
 	struct tjob *j = arg;
 	uint64_t pa = vtl0env_pa(600 + 8 * j->cpu) + (j->len < PG ? 1000 : 0);
-	uint8_t *buf = malloc(j->len);
-	size_t done;
-	long i;
+	size_t len = j->len, done;
+	uint8_t *buf = malloc(len);
+	long i, n = j->iters;
+	int bad = !buf;
 
+	/* locals only in the loop: the jobs share a cache line */
 	hostplat_set_cpu(j->cpu);
-	for (i = 0; buf && i < j->iters; i++)
-		j->bad |= vtlmem_vtl0_read(&E->ctx, vtlmem_pa(pa), buf, j->len, &done);
+	for (i = 0; buf && i < n; i++)
+		bad |= vtlmem_vtl0_read(&E->ctx, vtlmem_pa(pa), buf, len, &done);
 	free(buf);
+	j->bad = bad;
 	return NULL;
 }
 
