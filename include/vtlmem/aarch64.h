@@ -58,9 +58,9 @@
 
 /* A 64-bit constant usable from C and from assembly (no ull suffix there). */
 #ifdef __ASSEMBLY__
-#define VTLMEM_A64_U64(x) x
+#define VTLMEM_A64_U64(x) x        /* a 64-bit constant: plain in assembly */
 #else
-#define VTLMEM_A64_U64(x) x##ull
+#define VTLMEM_A64_U64(x) x##ull   /* a 64-bit constant: unsigned long long in C */
 #endif
 
 /* AttrIndx values the library writes. */
