@@ -221,6 +221,17 @@ UNIT_BINS   := $(addprefix $(O)/host/bin/,$(UNIT_NAMES)) \
 BENCH_BINS  := $(addprefix $(O)/bench/bin/,$(BENCH_NAMES))
 FUZZ_BINS   := $(addprefix $(O)/fuzz/bin/,$(FUZZ_NAMES))
 COV_BINS    := $(addprefix $(O)/cov/bin/,$(UNIT_NAMES))
+SMP_FLAVOURS := host asan
+# Host suites of another arch's objects (ARCH=arm64 on x86_64: HOST_RUN is
+# qemu-aarch64, set by arch/aarch64/arch.mk) run under qemu-user, plain
+# flavour only (tests/unit/cross-aarch64.mk says why), without the fake-arch
+# and fuzz binaries (built for this host: ARCH=x86_64's make check has them).
+ifneq ($(HOST_RUN),)
+UNIT_BINS    := $(addprefix $(O)/host/bin/,$(UNIT_NAMES))
+FUZZ_BINS    :=
+SMP_FLAVOURS := host
+endif
+host_run = $(if $(HOST_RUN),$(HOST_RUN) )$(1)
 
 .SECONDARY:
 
@@ -240,7 +251,7 @@ $(O)/fake/bin/%: tests/unit/fake/%.c $(FAKE_LIB_SRCS) tests/unit/common/hostplat
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer $(WARN) -Iinclude -Iarch/fake -DVTLMEM_HOST \
 	  $(HTESTFLAGS) $(SAN_asan) -o $@ $(filter %.c,$^) $(TEST_LIBS)
 
-unit-build: $(LIB) $(UNIT_BINS) $(FAKE_BINS)
+unit-build: $(LIB) $(UNIT_BINS) $(if $(HOST_RUN),,$(FAKE_BINS))
 
 # Boot tests and the demo live with their test kernel.
 -include tests/boot/$(ARCH)/boot.mk
@@ -267,6 +278,7 @@ BUILD_SUITES := "tests/build/check-lib gcc $(O)/check-lib-gcc" \
 FUZZ_CHECK_SECONDS ?= 5
 FUZZ_SUITES := $(foreach n,$(FUZZ_NAMES),"tests/fuzz/run-fuzz --fresh --seconds $(FUZZ_CHECK_SECONDS) \
 	$(O)/fuzz/bin/$(n) tests/fuzz/corpus/$(n:fuzz_%=%) $(O)/fuzz/check/$(n:fuzz_%=%)")
+FUZZ_SUITES := $(if $(HOST_RUN),,$(FUZZ_SUITES))
 fuzz-build: $(FUZZ_BINS)
 
 # The vmap, physptr, VTL0 and ring suites once more on simulated SMP: 4 CPUs,
@@ -275,7 +287,15 @@ fuzz-build: $(FUZZ_BINS)
 # hostmmu.h); plain and ASan. A failing run prints its seed.
 SMP_SEED   ?= 1
 SMP_NAMES  := test_vmap test_physptr test_vtl0 test_vtl0_ring
-SMP_SUITES := $(foreach f,host asan,$(foreach n,$(SMP_NAMES),"VTLMEM_TEST_SMP=$(SMP_SEED) $(O)/$(f)/bin/$(n)"))
+SMP_SUITES := $(foreach f,$(SMP_FLAVOURS),$(foreach n,$(SMP_NAMES),"VTLMEM_TEST_SMP=$(SMP_SEED) $(call host_run,$(O)/$(f)/bin/$(n))"))
+
+# The aarch64 host suites (cross-built, under qemu-user) in another host
+# arch's make check: tests/unit/cross-aarch64.mk.
+CROSS_BUILD  :=
+CROSS_SUITES :=
+ifeq ($(HOST_RUN)$(filter aarch64,$(ARCH)),)
+include tests/unit/cross-aarch64.mk
+endif
 
 # Every suite prints its own results; tests/run-suites prints the total and
 # writes one JUnit XML file per suite to $(O)/test-results/ (validated
@@ -285,10 +305,12 @@ SMP_SUITES := $(foreach f,host asan,$(foreach n,$(SMP_NAMES),"VTLMEM_TEST_SMP=$(
 RESULTS := $(O)/test-results
 SUITE_TIMEOUT ?= 900
 check: deps
-	$(Q)$(MAKE) --no-print-directory unit-build fuzz-build $(BOOT_BUILD)
+	$(Q)$(MAKE) --no-print-directory unit-build fuzz-build $(BOOT_BUILD) $(CROSS_BUILD)
 	$(Q)tests/run-suites --results $(RESULTS) --format $(FORMAT) --timeout $(SUITE_TIMEOUT) \
 	  $(BUILD_SUITES) \
-	  $(foreach b,$(UNIT_BINS) $(FAKE_BINS),"$(b)") $(SMP_SUITES) $(FUZZ_SUITES) $(BOOT_SUITES)
+	  $(foreach b,$(UNIT_BINS),"$(call host_run,$(b))") $(if $(HOST_RUN),,$(foreach b,$(FAKE_BINS),"$(b)")) \
+	  $(SMP_SUITES) $(FUZZ_SUITES) \
+	  $(BOOT_SUITES) $(CROSS_SUITES)
 
 # The full "every length x every fault offset" matrices of test_copy and
 # test_physptr: ~50 minutes on a 2-CPU machine, so not part of make check

@@ -21,6 +21,12 @@ ARCH_KFLAGS := -mgeneral-regs-only -mno-outline-atomics $(if $(CC_IS_CLANG),--ta
 ARCH_DEBS := qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
              libcmocka-dev:arm64
 
+# The host suites of an aarch64 build on another machine run under qemu-user
+# (the prefix of their command lines in make check).
+ifneq ($(shell uname -m),aarch64)
+HOST_RUN := qemu-aarch64
+endif
+
 # Relocations the library must not need (tests/build/check-lib, reading the
 # objects with LLVM's binutils). Allowed: PC-relative ones (ADR_PREL_PG_HI21
 # with its *_ABS_LO12_NC low halves, CALL26/JUMP26, branches, PREL32 of the

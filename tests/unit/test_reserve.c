@@ -39,6 +39,7 @@ static struct fx *fx_new(void)
 
 	assert_non_null(f);
 	hostplat_init(&f->hp, 32ull << 20);
+	f->hp.ops.pa_bits = 52;   /* not the host arch's entry width (aarch64: 48) */
 	f->hp.vtl0_start = PG;
 	f->hp.vtl0_end = P52;
 	assert_int_equal(vtlmem_rtable_init(&f->t, &f->hp.ops), 0);

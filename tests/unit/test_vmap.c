@@ -391,6 +391,12 @@ static void create_without_a_required_op_is_enosys(void **state)
 		case 7: hp.ops.preempt_off = NULL; break;
 		case 8: hp.ops.preempt_on = NULL; break;
 		}
+		if (i == 5 && HMMU_TLB_BROADCAST) {
+			/* hardware-broadcast TLBI (arm64): the shootdown op is optional */
+			assert_int_equal(vtlmem_vmap_create(&hp.ops, &rt, &c, &vm), 0);
+			assert_int_equal(vtlmem_vmap_destroy(vm), 0);
+			continue;
+		}
 		assert_int_equal(vtlmem_vmap_create(&hp.ops, &rt, &c, &vm), -VTLMEM_ENOSYS);
 	}
 	hp.ops = saved;
@@ -990,9 +996,11 @@ static void map_protect_failure_at_every_page_undoes_the_earlier_ones(void **sta
 
 static void unmap_clears_entries_and_flushes_exactly_those_pages(void **state)
 {
-	static const size_t sizes[] = { 1, 5, 32, 33, 100 };
+	/* around the arch's page-by-page limit (x86_64: 32, aarch64: 512) */
+	static const size_t sizes[] = { 1, 5, HMMU_TLB_RANGE_MAX, HMMU_TLB_RANGE_MAX + 1,
+					HMMU_TLB_RANGE_MAX + 68 };
 	struct fx *f;
-	static vtlmem_paddr_t p[100];
+	static vtlmem_paddr_t p[HMMU_TLB_RANGE_MAX + 68];
 	struct hostplat_tlb_event *ev;
 	struct vtlmem_mapping *m;
 	struct hostmmu_snap before, after;
@@ -1001,11 +1009,12 @@ static void unmap_clears_entries_and_flushes_exactly_those_pages(void **state)
 	size_t k, i;
 
 	(void)state;
-	f = fx_new();
+	/* a purge threshold above all these pages together: no purge runs */
+	f = fx_new_cfg(WINDOW, GB, 0, SPC, 16 * HMMU_TLB_RANGE_MAX, false);
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		unsigned long calls = f->hp.tlb_local_calls;
 
-		for (i = 0; i < 100; i++)
+		for (i = 0; i < sizes[k]; i++)
 			p[i] = vpage(1000 * k + 7 * i);
 
 		m = map_ok(f, p, sizes[k], VTLMEM_PROT_RW, &va);
@@ -1019,7 +1028,7 @@ static void unmap_clears_entries_and_flushes_exactly_those_pages(void **state)
 		assert_int_equal(hostmmu_snap_unexplained(&before, &after, va, va + sizes[k] * PG), 0);
 		assert_int_equal(f->hp.tlb_local_calls, calls + 1);
 		ev = &f->hp.tlb_log[(f->hp.tlb_log_n - 1) % HOSTPLAT_TLB_LOG];
-		if (sizes[k] <= 32) {
+		if (sizes[k] <= HMMU_TLB_RANGE_MAX) {
 			assert_int_equal(ev->va, va);
 			assert_int_equal(ev->npages, sizes[k]);
 			assert_int_equal(stats(f).local_flush_pages, pages0 + sizes[k]);
@@ -1032,9 +1041,9 @@ static void unmap_clears_entries_and_flushes_exactly_those_pages(void **state)
 		hostmmu_snap_free(&before);
 		hostmmu_snap_free(&after);
 	}
-	assert_int_equal(f->hp.shootdowns, 0);   /* threshold 1000 not reached */
+	assert_int_equal(f->hp.shootdowns, 0);   /* threshold not reached */
 	assert_int_equal(stats(f).unmaps, 5);
-	assert_int_equal(stats(f).quarantined_pages, 1 + 5 + 32 + 33 + 100);
+	assert_int_equal(stats(f).quarantined_pages, 1 + 5 + 3 * HMMU_TLB_RANGE_MAX + 1 + 68);
 	assert_int_equal(vtlmem_vmap_selfcheck(f->vm), 0);
 	fx_free(f);
 }
@@ -1060,14 +1069,14 @@ static void record_at_shootdown(struct hostplat *hp, uintptr_t va, uint64_t len)
  * mapping another CPU unmapped), first, with preemption off across both so
  * that "this CPU" and "the others" are all CPUs. The batch span is
  * [lowest va, highest mapped end): 2 + 1 guard + 3 pages = 6 pages here; a
- * span over 32 pages is one whole local flush. (The per-CPU TLB model in
+ * span over HMMU_TLB_RANGE_MAX pages (x86_64: 32) is one whole local flush. (The per-CPU TLB model in
  * test_smp_tlb.c shows the stale access this prevents.)
  */
 static void purge_invalidates_its_own_cpu_before_the_shootdown_with_preemption_off(void **state)
 {
 	struct fx *f;
 	vtlmem_paddr_t p[2] = { vpage(1), vpage(2) }, q[3] = { vpage(3), vpage(4), vpage(5) };
-	vtlmem_paddr_t big[40];
+	static vtlmem_paddr_t big[HMMU_TLB_RANGE_MAX + 8];
 	struct vtlmem_mapping *m1, *m2, *mb;
 	struct vtlmem_vmap_stats st0;
 	uintptr_t v1, v2, vb;
@@ -1094,10 +1103,10 @@ static void purge_invalidates_its_own_cpu_before_the_shootdown_with_preemption_o
 	assert_int_equal(f->hp.preempt_offs, f->hp.preempt_ons);
 	assert_int_equal(stats(f).local_flush_pages, st0.local_flush_pages + 6);
 	assert_int_equal(stats(f).local_flush_all, st0.local_flush_all);
-	/* a 40-page batch: one whole local flush */
-	for (i = 0; i < 40; i++)
+	/* a batch of HMMU_TLB_RANGE_MAX + 8 pages: one whole local flush */
+	for (i = 0; i < HMMU_TLB_RANGE_MAX + 8; i++)
 		big[i] = vpage(100 + i);
-	mb = map_ok(f, big, 40, VTLMEM_PROT_RW, &vb);
+	mb = map_ok(f, big, HMMU_TLB_RANGE_MAX + 8, VTLMEM_PROT_RW, &vb);
 	assert_int_equal(vtlmem_vmap_unmap(f->vm, mb), 0);
 	st0 = stats(f);
 	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);

@@ -24,6 +24,14 @@
 #define HMMU_VA_BITS 48
 #define HMMU_PA_BITS 48         /* output-address bits a descriptor holds (47:12) */
 
+/*
+ * The arch's TLB policy as the tests expect it: TLBI by VA per page up to
+ * 512 pages, else the whole TLB; hardware-broadcast TLBI (the shootdown op
+ * is optional).
+ */
+#define HMMU_TLB_RANGE_MAX 512
+#define HMMU_TLB_BROADCAST 1
+
 /* Descriptor bits, as numbered in the Arm ARM. */
 #define HMMU_VALID      (1ull << 0)
 #define HMMU_TYPE       (1ull << 1)    /* levels 0-2: 1 = table, 0 = block; level 3: must be 1 */

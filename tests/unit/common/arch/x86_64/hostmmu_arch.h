@@ -23,6 +23,14 @@
 #define HMMU_VA_BITS 48
 #define HMMU_PA_BITS 52         /* address bits an entry holds (51:12) */
 
+/*
+ * The arch's TLB policy as the tests expect it: invlpg per page up to 32
+ * pages, else a CR3 reload; no broadcast invalidation (the shootdown op is
+ * required).
+ */
+#define HMMU_TLB_RANGE_MAX 32
+#define HMMU_TLB_BROADCAST 0
+
 /* x86_64 entry bits. */
 #define HMMU_P    (1ull << 0)
 #define HMMU_RW   (1ull << 1)
