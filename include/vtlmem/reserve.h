@@ -12,8 +12,17 @@
  * table never calls back into the vmap manager, and calls no platform op
  * while holding its lock: the ownership op runs before the lock is taken,
  * alloc/free with it dropped. Only the caller's own iterate/dump callbacks
- * run under it. The lock is held for O(k log N) work per call (k ranges, at
- * most VTLMEM_RESV_MAX_RANGES), never across a wait.
+ * run under it. The lock is held for O(k log N + p) work per call (k ranges,
+ * at most VTLMEM_RESV_MAX_RANGES; p the request's pages, at most 256 per
+ * range: each range marks and checks the page-claim buckets of its pages,
+ * all 256 buckets for a range over 256 pages), never across a wait.
+ *
+ * Page claims: the one-shot VTL0 calls (vtl0.h) reserve their 1-2 pages for
+ * the duration of one call in per-page buckets under their own spinlocks,
+ * without the table lock (src/reserve_claim.c); a claim and a reservation
+ * made here exclude each other exactly as two reservations do. Claims are
+ * counted in vtlmem_rtable_stats(); vtlmem_is_reserved, vtlmem_resv_covers,
+ * iterate and dump see only reservations made with vtlmem_reserve().
  */
 #ifndef VTLMEM_RESERVE_H
 #define VTLMEM_RESERVE_H
@@ -84,7 +93,10 @@ struct vtlmem_rtable {
 					      * calls, made on first use        */
 };
 
-/* Counters of vtlmem_rtable_stats(). */
+/*
+ * Counters of vtlmem_rtable_stats(). handles, intervals, reserves, releases
+ * and conflicts include the one-shot VTL0 calls' page claims.
+ */
 struct vtlmem_rtable_stats {
 	uint64_t intervals;   /* interval nodes now (shared ones counted once)  */
 	uint64_t handles;     /* live handles now                               */
@@ -144,7 +156,9 @@ int vtlmem_rtable_fini(struct vtlmem_rtable *t);
  *                     is not NULL it receives the conflicting reservation's
  *                     range and mode: of the request's lowest-addressed
  *                     range that conflicts, the live interval with the lowest
- *                     (start, end) among those it conflicts with.
+ *                     (start, end) among those it conflicts with (a one-shot
+ *                     call's page claim is reported as [page, page + 4096)
+ *                     with its mode).
  * On any error nothing is recorded and *out is unchanged (*conflict only
  * written with -EBUSY). On success returns 0 and *out is the new handle, a
  * never-before-issued id. Adjacent reservations never conflict; shared
