@@ -269,7 +269,7 @@ $(BOOT_OBJS): $(O)/kernel/.flags
 # Build-level checks of the freestanding library, with both compilers, and
 # of the API reference (every exported symbol documented).
 export ARCH
-BUILD_SUITES := "tests/build/check-lib gcc $(O)/check-lib-gcc" \
+BUILD_SUITES := "tests/build/check-lib $(CROSS_COMPILE)gcc $(O)/check-lib-gcc" \
                 "tests/build/check-lib clang $(O)/check-lib-clang" \
                 "tests/build/check-docs $(O)/check-docs"
 
