@@ -37,9 +37,13 @@ size_t vtlmem_fill(void *dst, int c, size_t n);
  * naturally aligned (on WB memory). An unaligned field may tear: x86_64
  * guarantees atomicity for it only inside one aligned quadword (AMD; Intel:
  * inside one cache line), never across a cache line.
- * Unaligned is still allowed, and still one access that faults or not as a
- * whole. Return 0, or -VTLMEM_EFAULT if the access faulted; a faulting load
- * leaves *out untouched, a faulting store writes nothing. Context: any.
+ * Unaligned is still allowed, and still one instruction. Return 0, or
+ * -VTLMEM_EFAULT if the access faulted; a faulting load leaves *out
+ * untouched, a faulting store of a naturally aligned field writes nothing
+ * (it lies in one page). An unaligned store that crosses into a page that
+ * faults may, on arm64, have written its bytes in the page before (Arm
+ * cores split such a store in two); on x86_64 it writes nothing.
+ * Context: any.
  */
 int vtlmem_load8(const void *src, uint8_t *out);
 int vtlmem_load16(const void *src, uint16_t *out);

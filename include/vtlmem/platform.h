@@ -36,7 +36,8 @@ struct vtlmem_lock {
 /* The ops and parameters the kernel supplies (see the top of this file). */
 struct vtlmem_platform {
 	void *ctx;              /* first argument of every op */
-	unsigned pa_bits;       /* physical-address width; 0 means 52 */
+	unsigned pa_bits;       /* physical-address width; 0 means
+				 * VTLMEM_DEFAULT_PA_BITS (x86_64 52, arm64 48) */
 	bool allow_page0;       /* may physical page 0 be reserved/mapped? */
 
 	/*
@@ -143,7 +144,7 @@ struct vtlmem_platform {
 	void (*bug)(void *ctx, const char *file, unsigned line);
 };
 
-/* The platform's physical-address width in bits (pa_bits, or 52 if 0). */
+/* The platform's physical-address width in bits (pa_bits, or VTLMEM_DEFAULT_PA_BITS if 0). */
 static inline unsigned vtlmem_pa_bits(const struct vtlmem_platform *p)
 {
 	return p->pa_bits ? p->pa_bits : VTLMEM_DEFAULT_PA_BITS;

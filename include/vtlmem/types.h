@@ -56,8 +56,15 @@ static inline uintptr_t vtlmem_va_val(vtlmem_vaddr_t va) { return va.va; }
 
 _Static_assert(VTLMEM_PAGE_SIZE == 4096, "the library works in 4 KiB pages");
 
-/* Default physical-address width when the platform does not give one. */
+/*
+ * Default physical-address width when the platform does not give one: the
+ * widest address a page-table entry of the target architecture holds.
+ */
+#if defined(__aarch64__)
+#define VTLMEM_DEFAULT_PA_BITS 48u
+#else
 #define VTLMEM_DEFAULT_PA_BITS 52u
+#endif
 
 /* Cache policy of a mapping (x86_64: PAT index chosen by arch code). */
 enum vtlmem_cache {

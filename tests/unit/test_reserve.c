@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <vtlmem/reserve.h>
+#include "hostmmu_arch.h"
 #include "hostplat.h"
 #include "../../src/reserve_debug.h"
 #include "../../src/reserve_claim.h"
@@ -1157,9 +1158,14 @@ static void pa_bits_limits_the_address_width(void **state)
 	assert_int_equal(res1(f, top - PG, PG + 1, EXCL, &b, NULL), -VTLMEM_ERANGE);
 	assert_int_equal(res1(f, top, PG, EXCL, &b, NULL), -VTLMEM_ERANGE);
 	rel(f, a);
-	f->hp.ops.pa_bits = 0;   /* 0 means 52 */
+	/* 0 means VTLMEM_DEFAULT_PA_BITS: what the target's entries hold */
+	f->hp.ops.pa_bits = 0;
+	assert_int_equal(VTLMEM_DEFAULT_PA_BITS, HMMU_PA_BITS);
 	assert_int_equal(res1(f, top, PG, EXCL, &a, NULL), 0);
-	assert_int_equal(res1(f, P52 - 1, 2, EXCL, &b, NULL), -VTLMEM_ERANGE);
+	assert_int_equal(res1(f, (1ull << VTLMEM_DEFAULT_PA_BITS) - 1, 2, EXCL, &b, NULL),
+			 -VTLMEM_ERANGE);
+	assert_int_equal(res1(f, (1ull << VTLMEM_DEFAULT_PA_BITS) - PG, PG, EXCL, &b, NULL), 0);
+	rel(f, b);
 	rel(f, a);
 }
 
