@@ -9,18 +9,39 @@
 #include "vmap_debug.h"
 #include "vmap_internal.h"
 
+/* CPU c's slot counters: each read atomically (only CPU c writes them). */
+static void cpu_counters(const struct vtlmem_vmap *vm, unsigned c,
+			 struct vtlmem_vmap_cpu_stats *st)
+{
+	const struct slot_cpu *sc = &vm->cpus[c];
+
+	st->slot_maps = __atomic_load_n(&sc->s.maps, __ATOMIC_RELAXED);
+	st->slot_unmaps = __atomic_load_n(&sc->s.unmaps, __ATOMIC_RELAXED);
+	st->slot_flush_pages = __atomic_load_n(&sc->s.flush_pages, __ATOMIC_RELAXED);
+	st->slot_flush_all = __atomic_load_n(&sc->s.flush_all, __ATOMIC_RELAXED);
+}
+
 static void slot_stats(const struct vtlmem_vmap *vm, struct vtlmem_vmap_stats *st)
 {
+	struct vtlmem_vmap_cpu_stats cs;
 	unsigned c;
 
 	for (c = 0; c < vm->ncpus; c++) {
-		const struct slot_cpu *sc = &vm->cpus[c];
-
-		st->slot_maps += __atomic_load_n(&sc->s.maps, __ATOMIC_RELAXED);
-		st->slot_unmaps += __atomic_load_n(&sc->s.unmaps, __ATOMIC_RELAXED);
-		st->local_flush_pages += __atomic_load_n(&sc->s.flush_pages, __ATOMIC_RELAXED);
-		st->local_flush_all += __atomic_load_n(&sc->s.flush_all, __ATOMIC_RELAXED);
+		cpu_counters(vm, c, &cs);
+		st->slot_maps += cs.slot_maps;
+		st->slot_unmaps += cs.slot_unmaps;
+		st->local_flush_pages += cs.slot_flush_pages;
+		st->local_flush_all += cs.slot_flush_all;
 	}
+}
+
+int vtlmem_vmap_get_cpu_stats(struct vtlmem_vmap *vm, unsigned cpu,
+			      struct vtlmem_vmap_cpu_stats *st)
+{
+	if (!vm || !st || cpu >= vm->ncpus)
+		return -VTLMEM_EINVAL;
+	cpu_counters(vm, cpu, st);
+	return 0;
 }
 
 void vtlmem_vmap_get_stats(struct vtlmem_vmap *vm, struct vtlmem_vmap_stats *st)
@@ -40,21 +61,6 @@ void vtlmem_vmap_get_stats(struct vtlmem_vmap *vm, struct vtlmem_vmap_stats *st)
 	st->pt_pages = vm->pt.pages;
 	vm_unlock(vm);
 	slot_stats(vm, st);
-}
-
-int vtlmem_vmap_get_cpu_stats(struct vtlmem_vmap *vm, unsigned cpu,
-			      struct vtlmem_vmap_cpu_stats *st)
-{
-	const struct slot_cpu *sc;
-
-	if (!vm || !st || cpu >= vm->ncpus)
-		return -VTLMEM_EINVAL;
-	sc = &vm->cpus[cpu];
-	st->slot_maps = __atomic_load_n(&sc->s.maps, __ATOMIC_RELAXED);
-	st->slot_unmaps = __atomic_load_n(&sc->s.unmaps, __ATOMIC_RELAXED);
-	st->slot_flush_pages = __atomic_load_n(&sc->s.flush_pages, __ATOMIC_RELAXED);
-	st->slot_flush_all = __atomic_load_n(&sc->s.flush_all, __ATOMIC_RELAXED);
-	return 0;
 }
 
 struct layout {
