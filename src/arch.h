@@ -88,6 +88,11 @@ uint64_t vtlmem_arch_pte_table(vtlmem_paddr_t table);
 /*
  * Also from vtlmem_arch.h (inline, on the map/unmap paths):
  *   uint64_t vtlmem_arch_pte_leaf(vtlmem_paddr_t pa, uint64_t attrs, uint64_t mask);
+ *                                      pa only through pa & mask, and linear
+ *                                      in it: the entry of pa + k pages is the
+ *                                      entry of pa plus k times the entry of
+ *                                      one page with attrs 0 (pgtable.c's
+ *                                      vtlmem_pgt_set_run steps entries so)
  *   bool vtlmem_arch_pte_valid(uint64_t e);
  *   vtlmem_paddr_t vtlmem_arch_pte_addr(uint64_t e, uint64_t mask);
  *   void vtlmem_arch_publish(void);   after a batch of entry writes, before

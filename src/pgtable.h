@@ -28,11 +28,11 @@
  * Two-phase use by the vmap manager (under its lock):
  *   n = vtlmem_pgt_missing(range); vtlmem_pgt_spare_get(n)   fallible, changes no table
  *   vtlmem_pgt_link(range, spares)                     cannot fail
- *   vtlmem_pgt_set(range, pages)                       cannot fail
+ *   vtlmem_pgt_set(range, pages) or vtlmem_pgt_set_run  cannot fail
  * so a failed prepare leaves every table byte-identical.
  *
  * Concurrency: vtlmem_pgt_missing, pgt_spare_*, vtlmem_pgt_link, vtlmem_pgt_populate and
- * vtlmem_pgt_fini are serialised by the caller. vtlmem_pgt_set and vtlmem_pgt_clear may run
+ * vtlmem_pgt_fini are serialised by the caller. vtlmem_pgt_set(_run) and vtlmem_pgt_clear may run
  * concurrently with them and each other on disjoint ranges whose leaf
  * tables are linked: a present table entry never changes until vtlmem_pgt_fini.
  * A table is linked (hardware entry and shadow) with release stores after
@@ -62,7 +62,9 @@ struct pgt {
 	uint64_t size;
 	unsigned leaf_shift;      /* bytes one leaf table maps: 2^leaf_shift  */
 	unsigned dir_shift;       /* bytes one level-1 table maps             */
-	uint64_t addr_mask;       /* physical-address bits of an entry        */
+	uint64_t addr_mask;       /* physical-address bits an entry holds
+				   * (VTLMEM_ARCH_PA_BITS_MAX wide, whatever
+				   * the platform's pa_bits: it may grow)   */
 	struct pgt_top *top;
 	size_t ntop;
 	struct pgt_dir *dirs;     /* level-1 tables, from dirs_base upwards   */
@@ -140,12 +142,23 @@ void vtlmem_pgt_spare_put(struct pgt *t, struct pgt_spare *s);
 void vtlmem_pgt_link(struct pgt *t, uintptr_t va, uint64_t npages, struct pgt_spare *s);
 
 /*
- * Write leaf entries for n pages from va: pages[i] with attrs (validated by
- * the caller), then publish them (vtlmem_arch_publish). Every entry must be
- * invalid before (break-before-make: a library bug otherwise).
+ * Write leaf entries for n pages from va: pages[i] with attrs, then publish
+ * them (vtlmem_arch_publish). The caller validated both: every page
+ * aligned and below 2^VTLMEM_ARCH_PA_BITS_MAX (vmap_pa_bits() is never
+ * more), attrs from vtlmem_arch_leaf_attrs(). Every entry must be invalid
+ * before (break-before-make: a library bug otherwise, VTLMEM_BUG_ON).
  */
 void vtlmem_pgt_set(const struct pgt *t, uintptr_t va, const vtlmem_paddr_t *pages, uint64_t n,
 	     uint64_t attrs);
+
+/*
+ * vtlmem_pgt_set() for the n >= 1 physically contiguous pages from pa
+ * (page i is pa + i pages; validated likewise: pa aligned, the last page
+ * below 2^VTLMEM_ARCH_PA_BITS_MAX): reads no page array, so it writes
+ * exactly the run the caller validated.
+ */
+void vtlmem_pgt_set_run(const struct pgt *t, uintptr_t va, vtlmem_paddr_t pa, uint64_t n,
+			uint64_t attrs);
 
 /*
  * Clear the leaf entries of n pages from va (each must be valid). If each

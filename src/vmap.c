@@ -221,8 +221,14 @@ static int check_held(struct vtlmem_vmap *vm, vtlmem_resv_t held, enum vtlmem_pr
 	return 0;
 }
 
-/* Reserve the runs (own reservation) or check the held one. */
-static int claim(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req, vtlmem_resv_t *own)
+/*
+ * Reserve the runs (own reservation) or check the held one. *run is the
+ * first page if the pages are one ascending contiguous run in array order
+ * (then commit writes the entries from it, not from req->pages), else 0
+ * (page 0 never maps).
+ */
+static int claim(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req, vtlmem_resv_t *own,
+		 vtlmem_paddr_t *run)
 {
 	const struct vtlmem_platform *p = vm->p;
 	struct runs rs;
@@ -233,6 +239,7 @@ static int claim(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req, vtlme
 	own->rec = NULL;
 	if (ret)
 		return ret;
+	*run = vtlmem_pa(rs.sorted && rs.n == 1 ? vtlmem_pa_val(rs.r[0].pa) : 0);
 	if (req->held.id)
 		ret = check_held(vm, req->held, req->prot, rs.r, rs.n);
 	else
@@ -390,6 +397,7 @@ static int check_req(const struct vtlmem_vmap *vm, const struct vtlmem_map_req *
 int vtlmem_vmap_map(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req,
 		    struct vtlmem_mapping **out, vtlmem_vaddr_t *va)
 {
+	vtlmem_paddr_t run;
 	vtlmem_resv_t own;
 	struct place pl;
 	uint64_t attrs;
@@ -399,7 +407,7 @@ int vtlmem_vmap_map(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req,
 		return -VTLMEM_EINVAL;
 	ret = check_req(vm, req, &attrs);
 	if (!ret)
-		ret = claim(vm, req, &own);
+		ret = claim(vm, req, &own, &run);
 	if (ret)
 		return ret;
 	ret = protect_pages(vm->p, req);
@@ -413,7 +421,10 @@ int vtlmem_vmap_map(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req,
 	}
 	commit_locked(vm, req, &pl, own);
 	vm_unlock(vm);
-	vtlmem_pgt_set(&vm->pt, pl.m->va, req->pages, req->npages, attrs);
+	if (vtlmem_pa_val(run))
+		vtlmem_pgt_set_run(&vm->pt, pl.m->va, run, req->npages, attrs);
+	else
+		vtlmem_pgt_set(&vm->pt, pl.m->va, req->pages, req->npages, attrs);
 	*out = pl.m;
 	*va = vtlmem_va(pl.m->va);
 	return 0;

@@ -3,10 +3,14 @@
  * Validation of a vmap map request's pages (vmap.c calls it before taking
  * any lock): every page aligned (-EINVAL) and below pa_bits (-ERANGE), no
  * page repeated (-EINVAL), and the pages turned into sorted, disjoint,
- * maximal physical runs for the reservation table. Duplicate detection is
- * sort-free for pages whose runs already ascend (one O(n) pass, no memory);
- * otherwise the runs are heapsorted (O(n log n) whatever order VTL0 chose,
- * no recursion) and any overlap is a repeated page.
+ * maximal physical runs for the reservation table. The common request, one
+ * ascending contiguous run, is recognised by one comparing pass (one_run:
+ * ~3.6 instructions per page on x86_64, no memory) and its pages are then
+ * distinct by construction. Otherwise one validating pass (scan_pages)
+ * counts the runs in array order; duplicate detection is sort-free when
+ * they ascend (O(n), no memory), else the runs are heapsorted (O(n log n)
+ * whatever order VTL0 chose, no recursion) and any overlap is a repeated
+ * page.
  */
 #include "vmap_internal.h"
 
@@ -76,28 +80,32 @@ static int scan_pages(const struct vtlmem_platform *p, const vtlmem_paddr_t *pag
 
 /*
  * The common request, one ascending physically contiguous run of good
- * pages, recognised in one pass with no branch per page: page i must be
- * exactly pages[0] + i pages with no bad bit. (With no bad bit every page
- * is below 2^52, so first + i pages cannot wrap.) Unrolled by four: the
- * loop overhead is most of a per-page cost this small.
+ * pages: page i is exactly pages[0] + i pages (mod 2^64). Then pages[0]
+ * aligned makes every page aligned, and the last page below 2^bits with
+ * no wrap past 2^64 makes every page below it: the pass only compares,
+ * three instructions per page on x86_64 (lea, xor from memory, or),
+ * unrolled by eight. A request whose last page is not where the run would
+ * end is turned away before the pass. Exact: true iff every page is good
+ * and the pages form one ascending run (so they are distinct).
  */
 static bool one_run(const vtlmem_paddr_t *pages, size_t n, uint64_t bad)
 {
-	uint64_t want = vtlmem_pa_val(pages[0]), acc = 0, p0, p1, p2, p3;
+	uint64_t first = vtlmem_pa_val(pages[0]), w = first, acc = 0;
+	uint64_t last = first + ((uint64_t)(n - 1) << VTLMEM_PAGE_SHIFT);
 	size_t i = 0;
 
-	for (; i + 4 <= n; i += 4, want += 4 * PG) {
-		p0 = vtlmem_pa_val(pages[i]);
-		p1 = vtlmem_pa_val(pages[i + 1]);
-		p2 = vtlmem_pa_val(pages[i + 2]);
-		p3 = vtlmem_pa_val(pages[i + 3]);
-		acc |= (p0 - want) | (p1 - want - PG) | (p2 - want - 2 * PG) |
-		       (p3 - want - 3 * PG) | ((p0 | p1 | p2 | p3) & bad);
-	}
-	for (; i < n; i++, want += PG) {
-		p0 = vtlmem_pa_val(pages[i]);
-		acc |= (p0 - want) | (p0 & bad);
-	}
+	if (vtlmem_pa_val(pages[n - 1]) != last || last < first || ((first | last) & bad))
+		return false;
+	for (; i + 8 <= n; i += 8, w += 8 * PG)
+		acc |= (vtlmem_pa_val(pages[i]) ^ w) | (vtlmem_pa_val(pages[i + 1]) ^ (w + PG)) |
+		       (vtlmem_pa_val(pages[i + 2]) ^ (w + 2 * PG)) |
+		       (vtlmem_pa_val(pages[i + 3]) ^ (w + 3 * PG)) |
+		       (vtlmem_pa_val(pages[i + 4]) ^ (w + 4 * PG)) |
+		       (vtlmem_pa_val(pages[i + 5]) ^ (w + 5 * PG)) |
+		       (vtlmem_pa_val(pages[i + 6]) ^ (w + 6 * PG)) |
+		       (vtlmem_pa_val(pages[i + 7]) ^ (w + 7 * PG));
+	for (; i < n; i++, w += PG)
+		acc |= vtlmem_pa_val(pages[i]) ^ w;
 	return acc == 0;
 }
 

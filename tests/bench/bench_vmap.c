@@ -26,10 +26,14 @@
  *        valgrind --tool=callgrind --toggle-collect=measured_loop \
  *                 build/bench/bin/bench_vmap phase N
  *                                instructions per page = Ir / (iters * pages)
- *                                as printed; --toggle-collect=vtlmem_pgt_set
+ *                                as printed; --toggle-collect=vtlmem_pgt_set_run
+ *                                (one contiguous run, as here; vtlmem_pgt_set
+ *                                for any other page array)
  *                                --toggle-collect=vtlmem_pgt_clear (instead of
  *                                measured_loop) counts the PTE work alone,
- *                                warm-up included: use the second divisor.
+ *                                warm-up included: use the second divisor;
+ *                                --toggle-collect=vtlmem_vmap_map the whole
+ *                                map call (tests/bench/counts' figure).
  * Never fails on timing.
  */
 #include <stdint.h>

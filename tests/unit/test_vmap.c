@@ -791,6 +791,169 @@ static void map_rejects_repeated_pages_in_any_order(void **state)
 	fx_free(f);
 }
 
+/* ---- map: one ascending run (vmap_pages.c one_run, vtlmem_pgt_set_run) ------------ */
+
+static void assert_maps_exactly(struct fx *f, uintptr_t va, const vtlmem_paddr_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(hostmmu_pte(&f->mmu, va + i * PG),
+				 hmmu_leaf(vtlmem_pa_val(p[i]), VTLMEM_PROT_RW, VTLMEM_CACHE_WB));
+	assert_int_equal(hostmmu_pte(&f->mmu, va + n * PG), 0);   /* guard */
+	assert_int_equal(hostmmu_count_present(&f->mmu, f->mmu.base, WINDOW), n);
+}
+
+/*
+ * One ascending physically contiguous run takes the run path (one comparing
+ * pass; entries formed from the first page, the array not read again):
+ * every length 1..40 (the unrolled loops' remainders), each map one page
+ * further into the window than the last ends (so runs start at every
+ * offset of a leaf table and straddle table boundaries), and 1100 pages
+ * over three leaf tables, own reservation and held.
+ */
+static void map_of_one_ascending_run_writes_exactly_its_pages_at_any_length(void **state)
+{
+	static vtlmem_paddr_t p[1101];
+	const size_t big = 1100;
+	struct vtlmem_mapping *m;
+	struct vtlmem_map_req r;
+	uint64_t next = 0;
+	vtlmem_resv_t h;
+	vtlmem_vaddr_t va;
+	struct fx *f;
+	uintptr_t at;
+	size_t n, i;
+
+	(void)state;
+	f = fx_new();
+	for (n = 1; n <= 41; n++) {
+		size_t len = n == 41 ? big : n;
+
+		for (i = 0; i < len; i++)
+			p[i] = vpage(next + i);
+		m = map_ok(f, p, len, VTLMEM_PROT_RW, &at);
+		assert_maps_exactly(f, at, p, len);
+		assert_int_equal(vtlmem_vmap_unmap(f->vm, m), 0);
+		next += len;
+	}
+	/* under a held reservation covering exactly the run */
+	h = reserve_pages(f, next, big, VTLMEM_RES_EXCLUSIVE);
+	for (i = 0; i < big; i++)
+		p[i] = vpage(next + i);
+	r = req_of(p, big, VTLMEM_PROT_RW, VTLMEM_CACHE_WB);
+	r.held = h;
+	assert_int_equal(vtlmem_vmap_map(f->vm, &r, &m, &va), 0);
+	assert_maps_exactly(f, vtlmem_va_val(va), p, big);
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, m), 0);
+	/* a run one page longer than the held reservation */
+	p[big] = vpage(next + big);
+	r.npages = big + 1;
+	expect_map_error(f, &r, -VTLMEM_EPERM);
+	assert_int_equal(vtlmem_vmap_release_after_flush(f->vm, h), 0);
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	fx_free(f);
+}
+
+/*
+ * A 19-page run (two unrolled blocks of eight and a remainder) with page k
+ * changed, for every k. Another free page: not a run any more (for k < 18
+ * the last page still sits where the run would end), mapped exactly. A
+ * repeated page: -EINVAL; unaligned: -EINVAL; at 2^pa_bits: -ERANGE; each
+ * with no change. A run whose last page is the last one below 2^pa_bits
+ * passes the range check (-EPERM: not VTL0 RAM); one page longer, or
+ * wrapping past 2^64, is -ERANGE.
+ */
+static void map_of_a_run_with_one_page_changed_is_exact_at_every_position(void **state)
+{
+	const uint64_t top = 1ull << HMMU_PA_BITS;
+	vtlmem_paddr_t p[19];
+	struct vtlmem_mapping *m;
+	struct vtlmem_map_req r;
+	vtlmem_vaddr_t va;
+	struct fx *f;
+	size_t k, i;
+
+	(void)state;
+	f = fx_new();
+	r = req_of(p, 19, VTLMEM_PROT_RW, VTLMEM_CACHE_WB);
+	for (k = 0; k < 19; k++) {
+		for (i = 0; i < 19; i++)
+			p[i] = vpage(100 + i);
+		p[k] = vpage(500 + k);
+		assert_int_equal(vtlmem_vmap_map(f->vm, &r, &m, &va), 0);
+		assert_maps_exactly(f, vtlmem_va_val(va), p, 19);
+		assert_int_equal(vtlmem_vmap_unmap(f->vm, m), 0);
+		assert_int_equal(vtlmem_vmap_purge(f->vm), 0);   /* free the pages again */
+		p[k] = p[k ? k - 1 : 1];
+		expect_map_error(f, &r, -VTLMEM_EINVAL);          /* repeated */
+		p[k] = vtlmem_pa(vtlmem_pa_val(vpage(100 + k)) + 8);
+		expect_map_error(f, &r, -VTLMEM_EINVAL);          /* unaligned */
+		p[k] = vtlmem_pa(top + k * PG);
+		expect_map_error(f, &r, -VTLMEM_ERANGE);          /* at 2^pa_bits */
+	}
+	for (i = 0; i < 4; i++)
+		p[i] = vtlmem_pa(top - 3 * PG + i * PG);
+	r.npages = 3;
+	expect_map_error(f, &r, -VTLMEM_EPERM);                   /* last page below */
+	r.npages = 4;
+	expect_map_error(f, &r, -VTLMEM_ERANGE);                  /* one page longer */
+	for (i = 0; i < 4; i++)
+		p[i] = vtlmem_pa(0 - 2 * PG + i * PG);                /* ..., 0, PG */
+	expect_map_error(f, &r, -VTLMEM_ERANGE);
+	assert_int_equal(stats(f).maps, 19);
+	fx_free(f);
+}
+
+static vtlmem_paddr_t unprotected;
+
+static int record_unprotect(void *ctx, vtlmem_paddr_t pa)
+{
+	struct hostplat *hp = ctx;
+
+	unprotected = pa;
+	hp->protected_live--;
+	return 0;
+}
+
+/*
+ * Entries hold every address bit the arch has, whatever the platform's
+ * pa_bits was at create: with 40 at create and HMMU_PA_BITS later (a
+ * platform may grow it), a page at 2^41 maps at 2^41 and unmap hands
+ * unprotect 2^41 (a mask cut to 40 bits made both page 0).
+ */
+static void map_after_pa_bits_grew_keeps_every_address_bit(void **state)
+{
+	const vtlmem_paddr_t hi = vtlmem_pa((1ull << 41) + 3 * PG);
+	struct vtlmem_map_req r = req_of(&hi, 1, VTLMEM_PROT_RW, VTLMEM_CACHE_WB);
+	struct fx *f = calloc(1, sizeof(*f));
+	struct vtlmem_mapping *m;
+	vtlmem_vaddr_t va;
+
+	(void)state;
+	assert_non_null(f);
+	hostplat_init(&f->hp, PHYS);
+	f->hp.ops.pa_bits = 40;
+	hostmmu_init_at(&f->mmu, &f->hp, WINDOW, GB, 0);
+	f->cfg.slots_per_cpu = SPC;
+	hostmmu_config(&f->mmu, &f->cfg);
+	assert_int_equal(vtlmem_rtable_init(&f->rt, &f->hp.ops), 0);
+	assert_int_equal(vtlmem_vmap_create(&f->hp.ops, &f->rt, &f->cfg, &f->vm), 0);
+	hostmmu_install(&f->mmu, f->vm);
+	expect_map_error(f, &r, -VTLMEM_ERANGE);                  /* 2^41 > 2^40 */
+	f->hp.ops.pa_bits = HMMU_PA_BITS;
+	f->hp.vtl0_end = UINT64_MAX;
+	f->hp.ops.unprotect = record_unprotect;
+	r.flags = VTLMEM_MAP_PROTECT;
+	assert_int_equal(vtlmem_vmap_map(f->vm, &r, &m, &va), 0);
+	assert_int_equal(hostmmu_pte(&f->mmu, vtlmem_va_val(va)),
+			 hmmu_leaf(vtlmem_pa_val(hi), VTLMEM_PROT_RW, VTLMEM_CACHE_WB));
+	assert_int_equal(vtlmem_vmap_unmap(f->vm, m), 0);
+	assert_int_equal(vtlmem_pa_val(unprotected), vtlmem_pa_val(hi));
+	assert_int_equal(vtlmem_vmap_purge(f->vm), 0);
+	fx_free(f);
+}
+
 static void map_respects_other_reservations(void **state)
 {
 	struct fx *f;
@@ -2006,6 +2169,9 @@ int main(void)
 		cmocka_unit_test(map_rejects_bad_arguments_with_no_change),
 		cmocka_unit_test(map_rejects_bad_pages_with_no_change),
 		cmocka_unit_test(map_rejects_repeated_pages_in_any_order),
+		cmocka_unit_test(map_of_one_ascending_run_writes_exactly_its_pages_at_any_length),
+		cmocka_unit_test(map_of_a_run_with_one_page_changed_is_exact_at_every_position),
+		cmocka_unit_test(map_after_pa_bits_grew_keeps_every_address_bit),
 		cmocka_unit_test(map_respects_other_reservations),
 		cmocka_unit_test(map_under_held_checks_cover_mode_and_liveness),
 		cmocka_unit_test(map_survives_allocation_failure_at_every_point),

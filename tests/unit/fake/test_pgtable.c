@@ -221,6 +221,90 @@ static void bbm_and_spare_count_violations_call_the_bug_op(void **state)
 	vtlmem_pgt_fini(&t);
 }
 
+/*
+ * vtlmem_pgt_set_run (a physically contiguous run, entries formed from the
+ * first page) and vtlmem_pgt_set with more pages than their unrolled loops
+ * take at once: exact entries in the fake format (frame number at bit 20,
+ * so the step between two entries is not the page size), every length
+ * 1..20 at page offsets 509..511 of a leaf table (remainders on both sides
+ * of a table boundary), and 1030 pages over three leaf tables.
+ */
+static void set_run_and_long_sets_write_exact_entries(void **state)
+{
+	static vtlmem_paddr_t pages[1030];
+	uint64_t attrs = vtlmem_arch_leaf_attrs(VTLMEM_PROT_RW, VTLMEM_CACHE_UC);
+	struct pgt_census c;
+	uintptr_t va;
+	uint64_t n, i, off, first;
+	struct pgt t;
+	int run;
+
+	(void)state;
+	assert_int_equal(vtlmem_pgt_init(&t, &hp.ops, BASE, SIZE), 0);
+	assert_int_equal(vtlmem_pgt_populate(&t, BASE, SIZE / PG), 0);
+	for (run = 0; run < 2; run++) {
+		for (n = 1; n <= 1030; n = n == 20 ? 1030 : n + 1) {
+			for (off = 509; off <= 511; off++) {
+				va = BASE + off * PG;
+				first = 3 * n + off;
+				for (i = 0; i < n; i++)   /* set: any order; run: ascending */
+					pages[i] = vpage(run ? first + i : first + (i * 7) % n);
+				if (run)
+					vtlmem_pgt_set_run(&t, va, pages[0], n, attrs);
+				else
+					vtlmem_pgt_set(&t, va, pages, n, attrs);
+				for (i = 0; i < n; i++)
+					assert_int_equal(vtlmem_pgt_leaf_entry(&t, va + i * PG),
+							 (vtlmem_pa_val(pages[i]) >> 12 << 20) | attrs);
+				assert_int_equal(vtlmem_pgt_leaf_entry(&t, va - PG), 0);
+				assert_int_equal(vtlmem_pgt_leaf_entry(&t, va + n * PG), 0);
+				assert_int_equal(vtlmem_pgt_check(&t, 0, &c), 0);
+				assert_int_equal(c.leaves, n);
+				vtlmem_pgt_clear(&t, va, n, NULL, NULL);
+			}
+			if (n == 1030)
+				break;
+		}
+	}
+	assert_int_equal(bugs, 0);
+	vtlmem_pgt_fini(&t);
+}
+
+/*
+ * Break-before-make in both writers: one valid entry at any position of an
+ * 11-page range (each lane of the unrolled loops and the remainder) is a
+ * library bug, reported once.
+ */
+static void set_and_set_run_over_a_valid_entry_at_any_position_call_the_bug_op(void **state)
+{
+	vtlmem_paddr_t pages[11], one;
+	uint64_t attrs = vtlmem_arch_leaf_attrs(VTLMEM_PROT_RO, VTLMEM_CACHE_WB);
+	unsigned j, i, expect = 0;
+	struct pgt t;
+	int run;
+
+	(void)state;
+	assert_int_equal(vtlmem_pgt_init(&t, &hp.ops, BASE, SIZE), 0);
+	assert_int_equal(vtlmem_pgt_populate(&t, BASE, 16), 0);
+	for (i = 0; i < 11; i++)
+		pages[i] = vpage(20 + i);
+	for (run = 0; run < 2; run++) {
+		for (j = 0; j < 11; j++) {
+			one = vpage(50);
+			vtlmem_pgt_set(&t, BASE + j * PG, &one, 1, attrs);
+			if (!setjmp(bug_jmp)) {
+				if (run)
+					vtlmem_pgt_set_run(&t, BASE, pages[0], 11, attrs);
+				else
+					vtlmem_pgt_set(&t, BASE, pages, 11, attrs);
+			}
+			assert_int_equal(bugs, ++expect);
+			vtlmem_pgt_clear(&t, BASE, 11, NULL, NULL);   /* all 11 written */
+		}
+	}
+	vtlmem_pgt_fini(&t);
+}
+
 /* The walker: visit order and flags, and a PRE visitor that stops it. */
 struct trace {
 	unsigned n;
@@ -354,6 +438,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(init_failing_at_every_allocation_frees_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(set_and_clear_write_exact_entries_across_leaf_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(bbm_and_spare_count_violations_call_the_bug_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(set_run_and_long_sets_write_exact_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(set_and_set_run_over_a_valid_entry_at_any_position_call_the_bug_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(walker_visits_pre_subtree_post_in_va_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(check_reports_each_broken_invariant, setup, teardown),
 		cmocka_unit_test_setup_teardown(broadcast_arch_invalidates_slots_and_purges_by_broadcast, setup, teardown),
