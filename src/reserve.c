@@ -490,31 +490,10 @@ int vtlmem_reserve_range(struct vtlmem_rtable *t, const struct vtlmem_range *r,
 	return reserve_checked(t, r, 1, mode, out, NULL);
 }
 
-int vtlmem_reserve_oneshot(struct vtlmem_rtable *t, const struct vtlmem_range *r,
-			   enum vtlmem_rmode mode, struct vtlmem_oneshot *o)
+int vtlmem_reserve_owned(struct vtlmem_rtable *t, const struct vtlmem_range *r,
+			 enum vtlmem_rmode mode, vtlmem_resv_t *out)
 {
-	const struct vtlmem_platform *p = t->plat;
-	int ret;
-
-	if (!p->ownership || p->ownership(p->ctx, r->pa, r->len) != VTLMEM_OWNER_VTL0)
-		return -VTLMEM_EPERM;
-	o->h.id = 0;
-	o->h.rec = NULL;
-	if (r->len <= 2 * VTLMEM_PAGE_SIZE) {
-		ret = vtlmem_claim_pages(t, vtlmem_pa_val(r->pa),
-					 (unsigned)(r->len / VTLMEM_PAGE_SIZE), mode, &o->c);
-		if (ret <= 0)
-			return ret;
-	}
-	return reserve_checked(t, r, 1, mode, &o->h, NULL);
-}
-
-void vtlmem_release_oneshot(struct vtlmem_rtable *t, const struct vtlmem_oneshot *o)
-{
-	if (o->h.id)
-		vtlmem_release_own(t, o->h);
-	else
-		vtlmem_claim_release(t, &o->c);
+	return reserve_checked(t, r, 1, mode, out, NULL);
 }
 
 /* ---- release ----------------------------------------------------------- */

@@ -38,21 +38,14 @@ int vtlmem_resv_check_held(const struct vtlmem_rtable *t, vtlmem_resv_t h,
 int vtlmem_reserve_range(struct vtlmem_rtable *t, const struct vtlmem_range *r,
 			 enum vtlmem_rmode mode, vtlmem_resv_t *out);
 
-struct vtlmem_oneshot;
-
 /*
- * The one-shot VTL0 calls' reservation of the whole pages *r (checked by
- * vtlmem_check_pages_args): one ownership question (-VTLMEM_EPERM), then
- * for 1-2 pages a page claim without the table lock (reserve_claim.c),
- * else, or when the claim path does not apply, vtlmem_reserve_range()'s
- * tree reservation. Returns 0 with *o to give to vtlmem_release_oneshot(),
- * or -VTLMEM_EPERM, -VTLMEM_ENOMEM (the claim table or a tree object
- * could not be allocated), -VTLMEM_ENOSPC, -VTLMEM_EBUSY; nothing changes
- * on error.
+ * vtlmem_reserve_range() for a caller that has asked the ownership
+ * question itself (the one-shot VTL0 calls, whose page claim fell back to
+ * the tree): the table's own errors only, -VTLMEM_ENOMEM, -VTLMEM_ENOSPC,
+ * -VTLMEM_EBUSY (no conflict report). Takes the table lock.
  */
-int vtlmem_reserve_oneshot(struct vtlmem_rtable *t, const struct vtlmem_range *r,
-			   enum vtlmem_rmode mode, struct vtlmem_oneshot *o);
-void vtlmem_release_oneshot(struct vtlmem_rtable *t, const struct vtlmem_oneshot *o);
+int vtlmem_reserve_owned(struct vtlmem_rtable *t, const struct vtlmem_range *r,
+			 enum vtlmem_rmode mode, vtlmem_resv_t *out);
 
 /*
  * vtlmem_release() of a handle the caller got from vtlmem_reserve() (or

@@ -21,6 +21,8 @@
 
 #include <vtlmem/platform.h>
 
+#include "arch.h"
+
 /* Invalidations done, for the statistics: page by page, and whole TLBs. */
 struct vtlmem_tlb_count {
 	uint64_t pages, all;
@@ -33,6 +35,21 @@ void vtlmem_tlb_local(const struct vtlmem_platform *p, uintptr_t va, uint64_t n,
 /* A per-CPU slot's pages, on its CPU (preemption off), in the arch's scope. */
 void vtlmem_tlb_slot(const struct vtlmem_platform *p, uintptr_t va, uint64_t n,
 		     struct vtlmem_tlb_count *c);
+
+/*
+ * vtlmem_tlb_slot() of n <= VTLMEM_ARCH_TLB_RANGE_MAX pages (always named
+ * page by page, so nothing to count but n), inline for the one-shot path.
+ */
+static inline void vtlmem_tlb_slot_few(const struct vtlmem_platform *p, uintptr_t va,
+				       uint64_t n)
+{
+	if (p->tlb_local)
+		p->tlb_local(p->ctx, va, n);
+	else if (VTLMEM_ARCH_SLOT_SCOPE == VTLMEM_TLB_BROADCAST)
+		vtlmem_arch_tlb_broadcast(va, n);
+	else
+		vtlmem_arch_tlb_local(va, n);
+}
 
 /*
  * [va, va + n pages) on every CPU: this one (or a hardware broadcast) and,

@@ -103,8 +103,10 @@ static int vm_build(struct vtlmem_vmap *vm, bool prepopulate)
 	ret = vtlmem_pgt_populate(&vm->pt, vm->slot_base, slot_pages);
 	if (!ret && prepopulate)
 		ret = vtlmem_pgt_populate(&vm->pt, vm->base, vm->size >> VTLMEM_PAGE_SHIFT);
-	if (!ret)
+	if (!ret) {
+		vtlmem_vmap_slots_link(vm);
 		return 0;
+	}
 	vtlmem_pgt_fini(&vm->pt);
 fail_vas:
 	vtlmem_vas_fini(&vm->vas);

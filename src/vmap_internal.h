@@ -80,6 +80,7 @@ struct slot_cpu {
 			unsigned long gen;
 			struct slot_ent *stack;
 			uint64_t maps, unmaps, flush_pages, flush_all;
+			uint64_t **pte;        /* leaf entry of each slot page */
 		} s;
 		char line[64];
 	};
@@ -113,6 +114,8 @@ struct vtlmem_vmap {
 					    * 64-byte aligned inside cpus_mem     */
 	void *cpus_mem;                    /* const: the allocation holding cpus  */
 	struct slot_ent *ents;             /* const array; entries: their CPU     */
+	uint64_t **slot_pte;               /* const: ncpus * spc entry pointers   */
+	uint64_t slot_attrs[2];            /* const: one-shot leaf attrs, RO / RW */
 	struct vtlmem_mapping *pool;       /* lock                               */
 	uint64_t npool;                    /* lock                               */
 	struct qlist q;                    /* lock: the quarantine               */
@@ -205,6 +208,8 @@ int vtlmem_slot_enter(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, uint3
 
 /* vmap_slot.c: the per-CPU slot stacks (create/destroy, no lock). */
 int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm);
+/* After the slot area's leaf tables exist: find each slot page's entry. */
+void vtlmem_vmap_slots_link(struct vtlmem_vmap *vm);
 void vtlmem_vmap_slots_fini(struct vtlmem_vmap *vm);
 bool vtlmem_vmap_slots_busy(const struct vtlmem_vmap *vm);
 

@@ -7,7 +7,7 @@
  * Only that CPU touches its stack, so no lock is taken.
  */
 #include "reserve_held.h"
-#include "vmap_internal.h"
+#include "slot_copy.h"
 
 int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm)
 {
@@ -23,8 +23,11 @@ int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm)
 	vm->cpus = vm->cpus_mem ? (struct slot_cpu *)(((uintptr_t)vm->cpus_mem + 63) &
 						      ~(uintptr_t)63) : NULL;
 	vm->ents = p->alloc(p->ctx, (size_t)vm->ncpus * vm->spc * sizeof(*vm->ents));
-	if (!vm->cpus || !vm->ents)
+	vm->slot_pte = p->alloc(p->ctx, (size_t)vm->ncpus * vm->spc * sizeof(*vm->slot_pte));
+	if (!vm->cpus || !vm->ents || !vm->slot_pte)
 		return -VTLMEM_ENOMEM;
+	vm->slot_attrs[0] = vtlmem_arch_leaf_attrs(VTLMEM_PROT_RO, VTLMEM_CACHE_WB);
+	vm->slot_attrs[1] = vtlmem_arch_leaf_attrs(VTLMEM_PROT_RW, VTLMEM_CACHE_WB);
 	for (c = 0; c < vm->ncpus; c++) {
 		struct slot_cpu *sc = &vm->cpus[c];
 
@@ -32,6 +35,7 @@ int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm)
 		sc->s.depth = 0;
 		sc->s.gen = 0;
 		sc->s.stack = &vm->ents[(size_t)c * vm->spc];
+		sc->s.pte = &vm->slot_pte[(size_t)c * vm->spc];
 		sc->s.maps = sc->s.unmaps = 0;
 		sc->s.flush_pages = sc->s.flush_all = 0;
 	}
@@ -46,6 +50,27 @@ void vtlmem_vmap_slots_fini(struct vtlmem_vmap *vm)
 		p->free(p->ctx, vm->cpus_mem, (vm->ncpus + 1) * sizeof(*vm->cpus));
 	if (vm->ents)
 		p->free(p->ctx, vm->ents, (size_t)vm->ncpus * vm->spc * sizeof(*vm->ents));
+	if (vm->slot_pte)
+		p->free(p->ctx, vm->slot_pte,
+			(size_t)vm->ncpus * vm->spc * sizeof(*vm->slot_pte));
+}
+
+static int link_visit(struct pgt *t, const struct vtlmem_pgt_visit *v, void *arg)
+{
+	struct vtlmem_vmap *vm = arg;
+	uint64_t k = (v->va - vm->slot_base) >> VTLMEM_PAGE_SHIFT;
+
+	(void)t;
+	if (k % (vm->spc + 1) != vm->spc)      /* not a guard page */
+		vm->cpus[k / (vm->spc + 1)].s.pte[k % (vm->spc + 1)] = v->entry;
+	return 0;
+}
+
+void vtlmem_vmap_slots_link(struct vtlmem_vmap *vm)
+{
+	const struct vtlmem_pgt_walker w = { link_visit, vm, VTLMEM_PGT_LEAF };
+
+	vtlmem_pgt_walk(&vm->pt, vm->slot_base, vm->base + vm->size - vm->slot_base, &w);
 }
 
 bool vtlmem_vmap_slots_busy(const struct vtlmem_vmap *vm)
@@ -53,18 +78,9 @@ bool vtlmem_vmap_slots_busy(const struct vtlmem_vmap *vm)
 	unsigned c;
 
 	for (c = 0; c < vm->ncpus; c++)
-		if (vm->cpus[c].s.depth)
+		if (vm->cpus[c].s.top)
 			return true;
 	return false;
-}
-static uintptr_t slot_va(const struct vtlmem_vmap *vm, unsigned cpu, uint32_t first)
-{
-	return vm->slot_base + ((uint64_t)cpu * (vm->spc + 1) + first) * PG;
-}
-
-static void bump(uint64_t *c, uint64_t n)
-{
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }
 
 /*
@@ -110,7 +126,7 @@ static void slot_push(struct vtlmem_vmap *vm, unsigned cpu, const vtlmem_paddr_t
 	s->first = e->first;
 	s->npages = e->n;
 	s->gen = e->gen;
-	bump(&c->s.maps, 1);
+	slot_bump(&c->s.maps, 1);
 }
 
 int vtlmem_slot_enter(struct vtlmem_vmap *vm, const vtlmem_paddr_t *pages, uint32_t npages,
@@ -168,9 +184,9 @@ int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s)
 	vtlmem_tlb_slot(vm->p, vtlmem_va_val(s->va), e->n, &tc);
 	c->s.top -= e->n;
 	c->s.depth--;
-	bump(&c->s.unmaps, 1);
-	bump(&c->s.flush_pages, tc.pages);
-	bump(&c->s.flush_all, tc.all);
+	slot_bump(&c->s.unmaps, 1);
+	slot_bump(&c->s.flush_pages, tc.pages);
+	slot_bump(&c->s.flush_all, tc.all);
 	vm->p->preempt_on(vm->p->ctx, s->cookie);
 	return 0;
 }

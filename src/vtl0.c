@@ -16,11 +16,12 @@
 #include <vtlmem/vtl0.h>
 #include <vtlmem/copy.h>
 
+#include "compiler.h"
 #include "lock.h"
 #include "pacheck.h"
 #include "reserve_claim.h"
 #include "reserve_held.h"
-#include "vmap_internal.h"
+#include "slot_copy.h"
 
 #define MASK VTLMEM_PAGE_MASK
 
@@ -59,66 +60,105 @@ static int copy_and_destroy(struct vtlmem_physptr *p, void *buf, size_t len, boo
 }
 
 /*
- * Copy len >= 1 bytes starting in byte in of the pages from pa (whole
- * pages, reserved by the caller in the mode prot needs) through this CPU's
- * slots, SLOT_PAGES pages at a time; *done counts the bytes copied. The
- * checks vtlmem_slot_map() would make hold by construction: the pages are
- * aligned, distinct and covered by the caller's live reservation; only the
- * manager's own limits are checked here (slot stack depth, and pages below
- * the width the manager maps: its platform may be narrower than the
- * table's), with vtlmem_slot_map()'s error codes.
+ * A one-shot reservation: a page claim (h.id == 0), held with preemption
+ * off from the claim to its release, or a tree handle.
  */
-static int copy_slots(struct vtlmem_vmap *vm, uint64_t pa, uint64_t in, uint8_t *buf,
-		      size_t len, bool write, size_t *done)
+struct shot {
+	vtlmem_resv_t h;
+	struct vtlmem_claim c;
+	unsigned long cookie;
+};
+
+/*
+ * Reserve the whole pages r (checked by vtlmem_check_pages_args) for one
+ * call: one ownership question, then for up to VTLMEM_CLAIM_MAX_PAGES
+ * pages a page claim (preemption stays off until shot_release), else, or
+ * when the claim path does not apply, a tree reservation. Returns 0,
+ * -VTLMEM_EPERM, -VTLMEM_ENOMEM (the claim table, made on the first call,
+ * or a tree object), -VTLMEM_ENOSPC or -VTLMEM_EBUSY; nothing changes on
+ * error.
+ */
+VTLMEM_HOT_INLINE int shot_reserve(struct vtlmem_vtl0 *ctx, const struct vtlmem_range *r, bool write,
+			struct shot *s)
 {
-	uint64_t attrs = vtlmem_arch_leaf_attrs(write ? VTLMEM_PROT_RW : VTLMEM_PROT_RO,
-						VTLMEM_CACHE_WB);
-	unsigned bits = vmap_pa_bits(vm->p);
-	vtlmem_paddr_t pg[VTLMEM_PHYSPTR_SLOT_PAGES];
-	struct vtlmem_slot s;
-	uint64_t np, n, left;
+	const struct vtlmem_platform *p = ctx->plat, *vp = ctx->vm->p;
+	enum vtlmem_rmode mode = write ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED;
+	uint64_t np = r->len >> VTLMEM_PAGE_SHIFT;
 	int ret;
 
-	while (len) {
-		np = ((in + len - 1) >> VTLMEM_PAGE_SHIFT) + 1;
-		if (np > VTLMEM_PHYSPTR_SLOT_PAGES)
-			np = VTLMEM_PHYSPTR_SLOT_PAGES;
-		if (np > vm->spc)
-			return -VTLMEM_EINVAL;
-		n = np * PG - in;
-		if (n > len)
-			n = len;
-		pg[0] = vtlmem_pa(pa);
-		pg[1] = vtlmem_pa(pa + PG);
-		if ((pa + (np - 1) * PG) >> bits)
-			return -VTLMEM_ERANGE;
-		ret = vtlmem_slot_enter(vm, pg, (uint32_t)np, attrs, &s);
+	if (!p->ownership || p->ownership(p->ctx, r->pa, r->len) != VTLMEM_OWNER_VTL0)
+		return -VTLMEM_EPERM;
+	s->h.id = 0;
+	s->h.rec = NULL;
+	while (np <= VTLMEM_CLAIM_MAX_PAGES) {
+		s->cookie = vp->preempt_off(vp->ctx);
+		ret = vtlmem_claim_pages(ctx->rt, vtlmem_pa_val(r->pa) >> VTLMEM_PAGE_SHIFT,
+					 (unsigned)np, mode, &s->c);
+		if (ret == 0)
+			return 0;
+		vp->preempt_on(vp->ctx, s->cookie);
+		if (ret < 0)
+			return ret;
+		if (__atomic_load_n(&ctx->rt->claims, __ATOMIC_ACQUIRE))
+			break;                     /* marked or full: the tree */
+		ret = vtlmem_claims_prepare(ctx->rt);   /* the first call: try again */
 		if (ret)
 			return ret;
-		if (write)
-			left = vtlmem_copy((void *)(vtlmem_va_val(s.va) + in), buf, n);
-		else
-			left = vtlmem_copy(buf, (const void *)(vtlmem_va_val(s.va) + in), n);
-		ret = vtlmem_slot_unmap(vm, &s);
-		*done += n - left;
-		if (left)
-			return -VTLMEM_EFAULT;
-		if (ret)
-			return ret;
-		pa += np * PG;
-		in = 0;
-		buf += n;
-		len -= n;
 	}
-	return 0;
+	return vtlmem_reserve_owned(ctx->rt, r, mode, &s->h);
 }
 
-static int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf, size_t len,
+VTLMEM_HOT_INLINE void shot_release(struct vtlmem_vtl0 *ctx, const struct shot *s)
+{
+	const struct vtlmem_platform *vp = ctx->vm->p;
+
+	if (s->h.id) {
+		vtlmem_release_own(ctx->rt, s->h);   /* cannot fail: h is live */
+		return;
+	}
+	vtlmem_claim_release(ctx->rt, &s->c);
+	vp->preempt_on(vp->ctx, s->cookie);
+}
+
+/* Pages the tree path maps between two preemption points. */
+#define BATCH_PAGES 16u
+
+/*
+ * The copy under a tree reservation (any length): vtlmem_slot_copy() of
+ * BATCH_PAGES pages at a time, each batch with preemption off.
+ */
+static int copy_batches(struct vtlmem_vmap *vm, uint64_t pa, uint64_t in, uint8_t *buf,
+			size_t len, bool write, size_t *done)
+{
+	const struct vtlmem_platform *p = vm->p;
+	unsigned long cookie;
+	size_t n;
+	int ret;
+
+	for (;;) {
+		n = BATCH_PAGES * PG - in;
+		if (n > len)
+			n = len;
+		cookie = p->preempt_off(p->ctx);
+		ret = vtlmem_slot_copy(vm, pa, in, buf, n, write, done);
+		p->preempt_on(p->ctx, cookie);
+		len -= n;
+		if (ret || !len)
+			return ret;
+		pa += BATCH_PAGES * PG;
+		buf += n;
+		in = 0;
+	}
+}
+
+VTLMEM_HOT_INLINE int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf, size_t len,
 		  bool write, size_t *done)
 {
-	struct vtlmem_oneshot o;
+	struct vtlmem_vmap *vm;
 	struct vtlmem_range r;
+	struct shot s;
 	size_t dummy;
+	uint64_t in;
 	int ret;
 
 	if (!done)
@@ -128,17 +168,25 @@ static int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf, size_t 
 		return -VTLMEM_EINVAL;
 	if (len == 0)
 		return 0;
-	/* The whole pages the bytes touch: -EOVERFLOW, -ERANGE, -EPERM. */
+	/* The whole pages the bytes touch: -EOVERFLOW, -ERANGE. */
 	ret = vtlmem_check_pages_args(ctx->rt->plat, pa, len, &r);
 	if (ret)
 		return ret;
-	ret = vtlmem_reserve_oneshot(ctx->rt, &r,
-				     write ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED, &o);
+	ret = shot_reserve(ctx, &r, write, &s);
 	if (ret)
 		return ret;
-	ret = copy_slots(ctx->vm, vtlmem_pa_val(r.pa), vtlmem_pa_val(pa) & MASK, buf, len, write,
-			 done);
-	vtlmem_release_oneshot(ctx->rt, &o);   /* cannot fail: o is live */
+	vm = ctx->vm;
+	in = vtlmem_pa_val(pa) & MASK;
+	/* the manager's own limits, before any byte moves */
+	if (r.len > PG && vm->spc < VTLMEM_PHYSPTR_SLOT_PAGES)
+		ret = -VTLMEM_EINVAL;
+	else if ((vtlmem_pa_val(r.pa) + r.len - 1) >> vmap_pa_bits(vm->p))
+		ret = -VTLMEM_ERANGE;
+	else if (s.h.id)
+		ret = copy_batches(vm, vtlmem_pa_val(r.pa), in, buf, len, write, done);
+	else
+		ret = vtlmem_slot_copy(vm, vtlmem_pa_val(r.pa), in, buf, len, write, done);
+	shot_release(ctx, &s);
 	return ret;
 }
 
@@ -251,17 +299,16 @@ static int field_at(uintptr_t va, unsigned width, uint64_t *val, bool store)
 static int field(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, unsigned width, uint64_t *val,
 		 bool store)
 {
-	struct vtlmem_oneshot o;
 	struct vtlmem_range r;
 	struct vtlmem_slot s;
+	struct shot o;
 	uint64_t v = *val;
 	int ret, ret2;
 
 	ret = vtlmem_check_pages_args(ctx->rt->plat, pa, width, &r);
 	if (ret)
 		return ret;
-	ret = vtlmem_reserve_oneshot(ctx->rt, &r, store ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED,
-				     &o);
+	ret = shot_reserve(ctx, &r, store, &o);
 	if (ret)
 		return ret;
 	if (vtlmem_pa_val(r.pa) >> vmap_pa_bits(ctx->vm->p)) {
@@ -278,7 +325,7 @@ static int field(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, unsigned width, uin
 				ret = ret2;
 		}
 	}
-	vtlmem_release_oneshot(ctx->rt, &o);
+	shot_release(ctx, &o);
 	if (!ret && !store)
 		*val = v;
 	return ret;

@@ -20,7 +20,6 @@
 #include "hostmmu_arch.h"
 #include "hostplat.h"
 #include "../../src/reserve_debug.h"
-#include "../../src/reserve_claim.h"
 #include "../../src/reserve_held.h"
 
 #define PG    VTLMEM_PAGE_SIZE
@@ -2163,142 +2162,9 @@ static void release_own_never_reads_a_record_of_an_earlier_init(void **state)
 	assert_int_equal(vtlmem_release_own(&f->t, b), 0);
 }
 
-/*
- * Page claims (reserve_claim.c), single-threaded: exact conflicts both
- * ways with tree reservations, the fall-back answer (1) whenever a tree
- * reservation may touch the bucket, sharing, counting, fini.
- */
-#define CX 0x200000ull      /* a page; CX + 256 pages maps to the same bucket */
-
-static void claims_and_tree_reservations_exclude_each_other_exactly(void **state)
-{
-	struct fx *f = *state;
-	struct vtlmem_conflict conf = { vtlmem_pa(1), 1, VTLMEM_RES_SHARED };
-	struct vtlmem_range r = R(CX + 8, 8);
-	struct vtlmem_claim a, b;
-	vtlmem_resv_t h;
-
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 1, EXCL, &a), 0);
-	/* any byte of a claimed page conflicts, reported as the page */
-	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, SHR, &h, &conf), -VTLMEM_EBUSY);
-	assert_int_equal(vtlmem_pa_val(conf.pa), CX);
-	assert_int_equal(conf.len, PG);
-	assert_int_equal(conf.mode, EXCL);
-	/* a second claim of the page: -EBUSY; of the next page: fine */
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 1, SHR, &b), -VTLMEM_EBUSY);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX + PG, 1, EXCL, &b), 0);
-	vtlmem_claim_release(&f->t, &b);
-	vtlmem_claim_release(&f->t, &a);
-	/* shared claims join, shared tree reservations coexist with them */
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 2, SHR, &a), 0);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX + PG, 1, SHR, &b), 0);
-	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, SHR, &h, NULL), 0);
-	assert_int_equal(vtlmem_release(&f->t, h), 0);
-	r = R(CX + PG + 100, 1);
-	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h, &conf), -VTLMEM_EBUSY);
-	assert_int_equal(vtlmem_pa_val(conf.pa), CX + PG);
-	assert_int_equal(conf.mode, SHR);
-	vtlmem_claim_release(&f->t, &b);
-	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h, &conf), -VTLMEM_EBUSY);
-	vtlmem_claim_release(&f->t, &a);
-	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h, NULL), 0);
-	/* a tree reservation in the bucket: claims there fall back (1) */
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX + PG, 1, SHR, &a), 1);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX + PG + 256 * PG, 1, SHR, &a), 1);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 2, SHR, &a), 1);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX + 2 * PG, 1, SHR, &a), 0);
-	vtlmem_claim_release(&f->t, &a);
-	assert_int_equal(vtlmem_release(&f->t, h), 0);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX + PG, 1, SHR, &a), 0);
-	vtlmem_claim_release(&f->t, &a);
-	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
-}
-
-static void a_range_over_256_pages_sends_every_claim_to_the_tree(void **state)
-{
-	struct fx *f = *state;
-	struct vtlmem_range big = R(0x10000000, 257 * PG), r;
-	struct vtlmem_conflict conf;
-	struct vtlmem_claim a;
-	vtlmem_resv_t h;
-
-	/* a live claim inside the big range: the big reservation is -EBUSY */
-	assert_int_equal(vtlmem_claim_pages(&f->t, 0x10000000 + 200 * PG, 1, SHR, &a), 0);
-	assert_int_equal(vtlmem_reserve(&f->t, &big, 1, EXCL, &h, &conf), -VTLMEM_EBUSY);
-	assert_int_equal(vtlmem_pa_val(conf.pa), 0x10000000 + 200 * PG);
-	assert_int_equal(vtlmem_reserve(&f->t, &big, 1, SHR, &h, NULL), 0);
-	vtlmem_claim_release(&f->t, &a);
-	/* while it lives, every claim falls back, wherever its page is */
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 1, SHR, &a), 1);
-	assert_int_equal(vtlmem_release(&f->t, h), 0);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 1, EXCL, &a), 0);
-	r = R(0x10000000, 257 * PG);
-	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, SHR, &h, NULL), 0);
-	assert_int_equal(vtlmem_release(&f->t, h), 0);
-	vtlmem_claim_release(&f->t, &a);
-}
-
-static void claims_count_in_the_stats_and_keep_fini_busy(void **state)
-{
-	struct fx *f = *state;
-	struct vtlmem_rtable_stats st;
-	struct vtlmem_claim a, b, c;
-
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 2, SHR, &a), 0);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 1, SHR, &b), 0);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 1, EXCL, &c), -VTLMEM_EBUSY);
-	vtlmem_rtable_stats(&f->t, &st);
-	assert_int_equal(st.handles, 2);
-	assert_int_equal(st.intervals, 2);   /* page CX (2 readers) and CX + 1 page */
-	assert_int_equal(st.reserves, 2);
-	assert_int_equal(st.releases, 0);
-	assert_int_equal(st.conflicts, 1);
-	assert_int_equal(vtlmem_rtable_fini(&f->t), -VTLMEM_EBUSY);
-	vtlmem_claim_release(&f->t, &a);
-	vtlmem_claim_release(&f->t, &b);
-	vtlmem_rtable_stats(&f->t, &st);
-	assert_int_equal(st.handles, 0);
-	assert_int_equal(st.intervals, 0);
-	assert_int_equal(st.releases, 2);
-}
-
-/* 4 ways per bucket: a fifth page of one bucket falls back (1). */
-static void a_full_bucket_sends_the_claim_to_the_tree(void **state)
-{
-	struct fx *f = *state;
-	struct vtlmem_claim c[5];
-	unsigned i;
-
-	for (i = 0; i < 4; i++)
-		assert_int_equal(vtlmem_claim_pages(&f->t, CX + i * 256 * PG, 1, EXCL, &c[i]), 0);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX + 4 * 256 * PG, 1, EXCL, &c[4]), 1);
-	for (i = 0; i < 4; i++)
-		vtlmem_claim_release(&f->t, &c[i]);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX + 4 * 256 * PG, 1, EXCL, &c[4]), 0);
-	vtlmem_claim_release(&f->t, &c[4]);
-}
-
-/* The claim table is the claim path's only allocation: its failure is -ENOMEM. */
-static void a_failed_claim_table_allocation_is_enomem(void **state)
-{
-	struct fx *f = *state;
-	struct vtlmem_claim a;
-
-	f->hp.fail_alloc_at = 1;
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 1, SHR, &a), -VTLMEM_ENOMEM);
-	assert_int_equal(f->hp.alloc_live, 0);
-	assert_int_equal(vtlmem_claim_pages(&f->t, CX, 1, SHR, &a), 0);
-	vtlmem_claim_release(&f->t, &a);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(claims_and_tree_reservations_exclude_each_other_exactly),
-		T(a_range_over_256_pages_sends_every_claim_to_the_tree),
-		T(claims_count_in_the_stats_and_keep_fini_busy),
-		T(a_full_bucket_sends_the_claim_to_the_tree),
-		T(a_failed_claim_table_allocation_is_enomem),
 		T(reserve_range_asks_ownership_once_and_keeps_the_error_order),
 		T(reserve_range_allocation_failures_change_nothing),
 		T(release_own_finds_the_record_and_refuses_stale_handles),

@@ -434,8 +434,9 @@ static void create_failing_any_allocation_frees_everything(void **state)
 		fails++;
 	}
 	hp.fail_alloc_at = 0;
-	/* vm, cpus, slot entries, VA node, top and dirs arrays, 2 dir shadows */
-	assert_int_equal(fails, 8);
+	/* vm, cpus, slot entries, slot entry pointers, VA node, top and dirs
+	 * arrays, 2 dir shadows */
+	assert_int_equal(fails, 9);
 	assert_int_equal(vtlmem_vmap_destroy(vm), 0);
 	fails = 0;
 	for (i = 1;; i++) {

@@ -784,13 +784,13 @@ static void one_shot_copies_need_two_slot_pages_for_two_page_spans(void **state)
 /*
  * Every allocation the one-shot path can make, each failing with -ENOMEM,
  * *done 0 and no state change: the table's page-claim table (once, on the
- * first one-shot call of 1-2 pages: after that such calls allocate
+ * first one-shot call of up to 17 pages: after that such calls allocate
  * nothing), and for longer spans the interval tree's node and handle
  * record (cold cache).
  */
 static void one_shot_allocation_failures_change_nothing(void **state)
 {
-	static uint8_t b[3 * PG];
+	static uint8_t b[18 * PG];
 	struct vtl0env_snap s0, s1;
 	uint64_t pa = vtl0env_pa(44);
 	unsigned long a0;
@@ -801,7 +801,7 @@ static void one_shot_allocation_failures_change_nothing(void **state)
 	(void)state;
 	start();
 	for (k = 0; k < 2; k++) {
-		len = k ? sizeof(b) : 64;   /* 1 page: the claim table; 4 pages: the tree */
+		len = k ? 17 * PG + 1 : 64;   /* 1 page: the claim table; 18 pages: the tree */
 		for (at = 1; at <= (k ? 2 : 1); at++) {
 			for (w = 0; w < 2; w++) {
 				vtl0env_snap(E, &s0);
@@ -822,7 +822,7 @@ static void one_shot_allocation_failures_change_nothing(void **state)
 		assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 100), b, len, &done), 0);
 		assert_int_equal(done, len);
 	}
-	/* steady state: 1-2 page calls allocate nothing */
+	/* steady state: calls of up to 17 pages allocate nothing */
 	a0 = E->hp.allocs;
 	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + PG - 4), b, 8, &done), 0);
 	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa + PG - 4), b, 8, &done), 0);

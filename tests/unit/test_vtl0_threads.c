@@ -228,7 +228,13 @@ static void concurrent_writers_of_one_page_win_or_get_ebusy(void **state)
  * vtlmem_claim_test_no_exclusion set, claims ignore each other, and mixed
  * pages must be seen.
  */
-#define XPAGE 320
+/*
+ * X is the last page of a claim group (16-page groups; the VTL0 base is
+ * 16-page aligned): X + 1 begins the next, so the 2-page claims here lie
+ * in two buckets and meet the single-page claims of X + 1 in the second.
+ */
+#define XPAGE 335
+_Static_assert(HOSTPLAT_VTL0_BASE % (16 * PG) == 0, "XPAGE sits at a group boundary");
 
 struct excl_worker {
 	unsigned id;
