@@ -13,12 +13,14 @@
  * while holding its lock: the ownership op runs before the lock is taken,
  * alloc/free with it dropped. Only the caller's own iterate/dump callbacks
  * run under it. The lock is held for O(k log N + p) work per call (k ranges,
- * at most VTLMEM_RESV_MAX_RANGES; p the request's pages, at most 256 per
- * range: each range marks and checks the page-claim buckets of its pages,
- * all 256 buckets for a range over 256 pages), never across a wait.
+ * at most VTLMEM_RESV_MAX_RANGES; p the page-claim groups of 16 pages the
+ * request's ranges touch, at most 256 per range: each range marks and
+ * checks the page-claim bucket of each of its groups, all 256 buckets for a
+ * range over 256 groups), never across a wait.
  *
- * Page claims: the one-shot VTL0 calls (vtl0.h) reserve their 1-2 pages for
- * the duration of one call in per-page buckets under their own spinlocks,
+ * Page claims: the one-shot VTL0 calls (vtl0.h) reserve their pages (up to
+ * 17, i.e. 64 KiB at any offset) for the duration of one call in the
+ * buckets of their 16-page groups under the buckets' own spinlocks,
  * without the table lock (src/reserve_claim.c); a claim and a reservation
  * made here exclude each other exactly as two reservations do. Claims are
  * counted in vtlmem_rtable_stats(); vtlmem_is_reserved, vtlmem_resv_covers,
@@ -157,8 +159,8 @@ int vtlmem_rtable_fini(struct vtlmem_rtable *t);
  *                     range and mode: of the request's lowest-addressed
  *                     range that conflicts, the live interval with the lowest
  *                     (start, end) among those it conflicts with (a one-shot
- *                     call's page claim is reported as [page, page + 4096)
- *                     with its mode).
+ *                     call's page claim is reported as the whole pages it
+ *                     claims, with its mode).
  * On any error nothing is recorded and *out is unchanged (*conflict only
  * written with -EBUSY). On success returns 0 and *out is the new handle, a
  * never-before-issued id. Adjacent reservations never conflict; shared

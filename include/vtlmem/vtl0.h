@@ -16,8 +16,8 @@
  * tests/bench/bench_vtl0.c and callgrind, 64 KiB read, instructions
  * outside the copy itself, before the one-shot path was specialised):
  * slots 2 pages at a time cost ~6700 library instructions, 16 local
- * invalidations, 0 allocations and 0 remote shootdowns per call (a read of
- * 8 B: ~1600 instructions then, ~800 now: tests/bench/counts); one window
+ * invalidations, 0 allocations and 0 remote shootdowns per call (now
+ * far fewer: tests/bench/counts prints today's figures); one window
  * mapping costs
  * ~2800 instructions and 16 local invalidations, but 1 allocation per call
  * (the deferred reservation release) and one remote shootdown (an IPI to
@@ -55,14 +55,18 @@
  * when it is given, always set it (0 on argument errors).
  *
  * Context: as for vtlmem_slot_map(): preemption is disabled (platform op)
- * around each slot's copy only; callbacks run with nothing mapped and no
- * lock held. The context struct is read-only after init, so any number of
- * calls may run on it concurrently. Every call reserves, so it may take
- * the reservation-table lock (a contiguous read or write of 1-2 pages
- * usually does not: it claims its pages in the table's per-page buckets
- * with preemption off): not from interrupt context unless the platform's
- * lock ops disable interrupts (vmap.h); the ring calls also take the ring's
- * lock and may purge.
+ * while slots are mapped. A contiguous read or write of up to 17 pages
+ * (64 KiB at any offset) usually claims its pages in the reservation
+ * table's page-claim buckets, without the table lock, and then keeps
+ * preemption disabled from the claim to its release (the whole copy);
+ * a longer one, or one whose pages a reservation made with
+ * vtlmem_reserve() may touch, reserves through the table (its lock) and
+ * disables preemption for 16 pages' copy at a time. Callbacks run with
+ * nothing mapped and no lock held. The context struct is read-only after
+ * init, so any number of calls may run on it concurrently. Every call may
+ * take the reservation-table lock: not from interrupt context unless the
+ * platform's lock ops disable interrupts (vmap.h); the ring calls also take
+ * the ring's lock and may purge.
  */
 #ifndef VTLMEM_VTL0_H
 #define VTLMEM_VTL0_H
