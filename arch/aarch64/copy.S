@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * arch/aarch64/copy.S - every fallible memory access of the library:
- * vtlmem_copy, vtlmem_fill, vtlmem_load8..64, vtlmem_store8..64
- * (contracts in include/vtlmem/copy.h).
+ * vtlmem_copy, vtlmem_fill, vtlmem_load8..64, vtlmem_store8..64, and the
+ * x86_64 copy tuning vtlmem_copy_set_alias / vtlmem_copy_get_alias, which
+ * only records its rule here (contracts in include/vtlmem/copy.h).
  *
  * These routines are the only code that dereferences a VTL0 mapping. Every
  * instruction that may fault lies inside a range registered in the exception
@@ -338,6 +339,40 @@ STORE(vtlmem_store8, strb, w1)
 STORE(vtlmem_store16, strh, w1)
 STORE(vtlmem_store32, str, w1)
 STORE(vtlmem_store64, str, x1)
+
+/*
+ * The copy's aliasing rule: recorded, no effect (this copy has no string
+ * instruction to keep away from the x86 fast-string trap). 0 = AUTO, which
+ * vtlmem_copy_get_alias() reports as 1 (4K) without reading the CPU.
+ *   int vtlmem_copy_set_alias(enum vtlmem_copy_alias rule): w0 = rule;
+ *     0, or -VTLMEM_EINVAL for a rule other than 0..2 (unchanged).
+ *   enum vtlmem_copy_alias vtlmem_copy_get_alias(void): 1 or 2.
+ */
+	.pushsection .data
+	.balign 4
+.Lalias_rule:
+	.long	0
+	.popsection
+
+FUNC_START(vtlmem_copy_set_alias)
+	cmp	w0, #2
+	b.hi	1f
+	adrp	x1, .Lalias_rule
+	str	w0, [x1, :lo12:.Lalias_rule]
+	mov	w0, #0
+	ret
+1:	mov	w0, #-VTLMEM_EINVAL
+	ret
+FUNC_END(vtlmem_copy_set_alias)
+
+FUNC_START(vtlmem_copy_get_alias)
+	adrp	x1, .Lalias_rule
+	ldr	w0, [x1, :lo12:.Lalias_rule]
+	cmp	w0, #0
+	mov	w1, #1
+	csel	w0, w1, w0, eq
+	ret
+FUNC_END(vtlmem_copy_get_alias)
 
 /* The accessors' shared fixup (after, so outside, every range it serves). */
 	.p2align 4

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * arch/x86_64/copy.S - every fallible memory access of the library:
- * vtlmem_copy, vtlmem_fill, vtlmem_load8..64, vtlmem_store8..64
+ * vtlmem_copy, vtlmem_fill, vtlmem_load8..64, vtlmem_store8..64, and the
+ * copy's aliasing rule, vtlmem_copy_set_alias / vtlmem_copy_get_alias
  * (contracts in include/vtlmem/copy.h).
  *
  * These routines are the only code that dereferences a VTL0 mapping. Every
@@ -49,6 +50,8 @@
  *
  * SysV calling convention; DF is clear on entry (ABI, and kernel entry
  * code). No stack use, no SIMD/x87 state (kernel code may not touch it).
+ * One writable word (.Lalias_mask, the aliasing rule), read only on the
+ * path that decides between rep movsb and the block loop.
  */
 
 #include <vtlmem/types.h>
@@ -59,8 +62,9 @@
  * Copies and fills of at most SMALL_MAX bytes use register moves (no loop
  * up to 64 bytes, a 64-byte block loop above); larger ones use rep movsb /
  * rep stosb (fast strings: ERMS/FSRM), except copies whose destination is
- * 1..63 bytes ahead of the source modulo 4 KiB, which stay in the block
- * loop (see .Lcopy_gt64). Chosen with tests/bench/bench_copy
+ * 1..63 bytes ahead of the source modulo the CPU's aliasing period (4 KiB
+ * or 4 GiB, see .Lcopy_gt64), which stay in the block loop. Chosen with
+ * tests/bench/bench_copy
  * (its threshold table): on AMD Zen 5 rep movsb takes 11-13 ns from 128
  * bytes up (25 ns and more below 2 KiB when the destination is
  * misaligned), the block loop about 1 ns per 64 bytes (9.5 ns for 512
@@ -89,6 +93,63 @@ name:
 
 #define FUNC_END(name)						\
 	.size name, . - name
+
+/*
+ * The aliasing rule: which (dst - src) the copy keeps away from rep movsb.
+ * MASK_4K: (dst - src) mod 4096 in [1, 63]; MASK_4G: mod 2^32 in [1, 63];
+ * 0: not decided (VTLMEM_COPY_ALIAS_AUTO). Written by
+ * vtlmem_copy_set_alias (plain store) and by ALIAS_RESOLVE (lock cmpxchg
+ * from 0 only, so it never overwrites a rule a caller set meanwhile).
+ */
+#define MASK_4K		0xfff
+#define MASK_4G		0xffffffff
+
+	.pushsection .data
+	.balign 4
+.Lalias_mask:
+	.long	0
+	.popsection
+
+/*
+ * ALIAS_RESOLVE: ecx = the rule in force, deciding it first if it is still
+ * 0: an Intel CPU with fast short rep movsb (CPUID leaf 0's vendor
+ * "GenuineIntel" and CPUID.(7,0):EDX[4] FSRM, the generation measured)
+ * gives MASK_4G; any other CPU MASK_4K (the measured AMD behaviour, and the
+ * safe one: it keeps the loop for every distance either CPU is slow at). Installed with lock cmpxchg from
+ * 0, so a racing vtlmem_copy_set_alias() or a racing resolver on another
+ * CPU wins or loses whole; ecx is whatever the word holds afterwards
+ * (never 0). Clobbers rax, r8; keeps rbx and rdx (in r10, r11 across
+ * CPUID), rdi, rsi. Runs at most once per decision (CPUID may exit to the
+ * hypervisor); no stack use.
+ */
+.macro ALIAS_RESOLVE
+	mov	%rbx, %r10
+	mov	%rdx, %r11
+	xor	%eax, %eax
+	xor	%ecx, %ecx
+	cpuid
+	mov	$MASK_4K, %r8d
+	cmp	$0x756e6547, %ebx	/* "Genu" */
+	jne	9f
+	cmp	$0x49656e69, %edx	/* "ineI" */
+	jne	9f
+	cmp	$0x6c65746e, %ecx	/* "ntel" */
+	jne	9f
+	cmp	$7, %eax		/* leaf 0's eax: the highest leaf */
+	jb	9f
+	mov	$7, %eax
+	xor	%ecx, %ecx
+	cpuid
+	test	$0x10, %edx		/* CPUID.(7,0):EDX[4] FSRM */
+	jz	9f
+	mov	$MASK_4G, %r8d
+9:	mov	%r10, %rbx
+	mov	%r11, %rdx
+	xor	%eax, %eax
+	lock cmpxchg %r8d, .Lalias_mask(%rip)
+	mov	%r8d, %ecx
+	cmovnz	%eax, %ecx		/* lost the race: the word's value */
+.endm
 
 	.text
 
@@ -176,28 +237,52 @@ FUNC_START(vtlmem_copy)
 
 /*
  * 65..SMALL_MAX bytes, and longer copies whose destination is 1..63 bytes
- * ahead of the source modulo 4 KiB: 64-byte blocks, pointers advanced after
- * each block's stores (p = start of the current block), then the last 64
- * bytes ending at n (overlapping the previous block, so at most 64 bytes are
- * redone).
+ * ahead of the source modulo the aliasing period: 64-byte blocks, pointers
+ * advanced after each block's stores (p = start of the current block), then
+ * the last 64 bytes ending at n (overlapping the previous block, so at most
+ * 64 bytes are redone).
  *
- * Why the distance test: fast-string microcode moves whole cache lines, and
- * when the destination is a few bytes ahead of the source in the same 4 KiB
- * frame, each line's loads alias the stores still in flight for the previous
- * one (4K aliasing): rep movsb then runs ~30x slower (2.1-2.7 GB/s against
- * 38-45 GB/s on AMD Zen 3, tests/bench/bench_copy's distance sweep), while
- * the block loop, whose loads of a block all precede its stores, is not hurt.
- * (dst - src) mod 4096 in [1, 63] <=> ((dst - src) & 0xfff) - 1 <= 62,
- * unsigned: distance 0 wraps to 0xffffffff.
+ * Why the distance test: fast-string microcode moves whole cache lines,
+ * and when the destination is a few bytes ahead of the source, each line's
+ * loads alias the stores still in flight for the previous one: rep movsb
+ * then runs 30-60x slower, while the block loop, whose loads of a block all
+ * precede its stores, is not hurt. Where "a few bytes ahead" is counted
+ * depends on the CPU (tests/bench/bench_copy's distance sweeps):
+ *  - AMD Zen 3: modulo 4 KiB (4K aliasing): 2.1-2.7 GB/s instead of
+ *    38-45 GB/s at (dst - src) mod 4096 in [1, 63];
+ *  - Intel (a Sapphire Rapids-class Xeon under KVM measured): modulo 4 GiB
+ *    only: 0.6-0.7 bytes per cycle instead of 33-45 at 4 KiB when
+ *    (dst - src) mod 2^32 is in [1, 63] (for every power of two from 2^15
+ *    to 2^31 as the period it ran at full speed; with the source ahead,
+ *    also full speed). There the loop is 7-16x faster than the host's
+ *    glibc 2.36 memcpy, which falls into the same trap (bench_copy's
+ *    4 GiB table). In [1, 63] modulo 4 KiB only, rep movsb runs at
+ *    glibc's speed, 2-4x the loop's (8-byte stores: at most 16 bytes per
+ *    cycle in L1, glibc's vector stores 33-45).
+ * The rule (.Lalias_mask: 0xfff, 0xffffffff, or 0 = not decided yet) is
+ * set by vtlmem_copy_set_alias() or, on first need, from the CPU vendor
+ * (ALIAS_RESOLVE). Every mask holds the low 12 bits, so a distance outside
+ * [1, 63] modulo 4 KiB goes to rep movsb without reading it; in the range,
+ * (distance & mask) - 1 <= 62 (unsigned; distance 0 wraps) takes the loop.
+ * None of this touches dst or src: it lies outside every fault range.
  */
 .Lcopy_gt64:
 	cmp	$SMALL_MAX, %rdx
 	jbe	.Lcopy_loop
-	mov	%edi, %ecx
-	sub	%esi, %ecx
+	mov	%edi, %eax
+	sub	%esi, %eax		/* eax = (dst - src) mod 2^32 */
+	mov	%eax, %ecx
 	and	$0xfff, %ecx
 	sub	$1, %ecx
 	cmp	$62, %ecx
+	ja	.Lcopy_rep
+	mov	.Lalias_mask(%rip), %ecx
+	test	%ecx, %ecx
+	jz	.Lcopy_alias_resolve
+.Lcopy_alias:
+	and	%ecx, %eax
+	sub	$1, %eax
+	cmp	$62, %eax
 	ja	.Lcopy_rep
 .Lcopy_loop:
 	mov	(%rsi), %rax
@@ -271,6 +356,13 @@ FUNC_START(vtlmem_copy)
 .Lcopy_tail_fault:
 	mov	%rdx, %rax		/* exact: byte n - rdx faulted */
 	ret
+
+/* First copy that needs the rule while it is undecided (outside every range). */
+.Lcopy_alias_resolve:
+	ALIAS_RESOLVE
+	mov	%edi, %eax
+	sub	%esi, %eax
+	jmp	.Lcopy_alias
 FUNC_END(vtlmem_copy)
 
 /*
@@ -392,6 +484,43 @@ FUNC_START(vtlmem_fill)
 	mov	%rdx, %rax		/* exact: byte n - rdx faulted */
 	ret
 FUNC_END(vtlmem_fill)
+
+/*
+ * int vtlmem_copy_set_alias(enum vtlmem_copy_alias rule)
+ * edi = rule: 0 AUTO (mask 0: decide on next need), 1 4K, 2 4G; returns 0
+ * or -VTLMEM_EINVAL (any other value; the rule is left as it was).
+ */
+FUNC_START(vtlmem_copy_set_alias)
+	xor	%eax, %eax
+	cmp	$1, %edi
+	jb	1f
+	mov	$MASK_4K, %eax
+	je	1f
+	cmp	$2, %edi
+	jne	2f
+	mov	$MASK_4G, %eax
+1:	mov	%eax, .Lalias_mask(%rip)
+	xor	%eax, %eax
+	ret
+2:	mov	$-VTLMEM_EINVAL, %eax
+	ret
+FUNC_END(vtlmem_copy_set_alias)
+
+/*
+ * enum vtlmem_copy_alias vtlmem_copy_get_alias(void)
+ * Returns 1 (4K) or 2 (4G), deciding an AUTO rule first (ALIAS_RESOLVE).
+ */
+FUNC_START(vtlmem_copy_get_alias)
+	mov	.Lalias_mask(%rip), %ecx
+	test	%ecx, %ecx
+	jnz	1f
+	ALIAS_RESOLVE
+1:	mov	$1, %eax
+	cmp	$MASK_4K, %ecx
+	je	2f
+	mov	$2, %eax
+2:	ret
+FUNC_END(vtlmem_copy_get_alias)
 
 /*
  * Single-copy-atomic accessors: exactly one load or store on the fallible

@@ -26,6 +26,49 @@
 size_t vtlmem_copy(void *dst, const void *src, size_t n);
 
 /*
+ * The copy's aliasing rule (a speed tuning: it never changes what
+ * vtlmem_copy() copies, returns or leaves untouched). On x86_64, a copy of
+ * more than 512 bytes uses rep movsb, whose fast-string microcode runs
+ * 30-60x slower when the destination is 1..63 bytes ahead of the source
+ * modulo a period that depends on the CPU; such copies take a general-
+ * register loop instead (slower than rep movsb at full speed, much faster
+ * than its trap). The rule names the period.
+ */
+enum vtlmem_copy_alias {
+	VTLMEM_COPY_ALIAS_AUTO = 0, /* decide from the CPU on first need     */
+	VTLMEM_COPY_ALIAS_4K = 1,   /* (dst - src) mod 4 KiB in [1, 63]: AMD */
+	VTLMEM_COPY_ALIAS_4G = 2,   /* (dst - src) mod 4 GiB in [1, 63]: Intel FSRM */
+};
+
+/*
+ * Set the aliasing rule. VTLMEM_COPY_ALIAS_AUTO (the initial rule) is
+ * decided once, by the first copy that needs it (a copy of more than 512
+ * bytes whose distance is in [1, 63] modulo 4 KiB) or by
+ * vtlmem_copy_get_alias(): an Intel CPU with fast short rep movsb (CPUID
+ * vendor "GenuineIntel" and CPUID.(7,0):EDX[4] FSRM) selects
+ * VTLMEM_COPY_ALIAS_4G, any other CPU VTLMEM_COPY_ALIAS_4K (measured on AMD
+ * Zen 3, and it avoids rep movsb's trap on every CPU measured). A kernel
+ * that must not execute CPUID at copy time (it exits to the hypervisor, or
+ * raises #VE/#VC in a confidential guest), or knows its CPU better, sets
+ * 4K or 4G at boot; then CPUID never runs. arm64: the copy has no string
+ * instruction, so the rule is recorded and returned but has no effect, and
+ * AUTO decides VTLMEM_COPY_ALIAS_4K without reading the CPU.
+ * Returns 0, or -VTLMEM_EINVAL if rule is not one of the three (the rule in
+ * force does not change). Context: any; no locks. Copies that start after
+ * the call returns use the new rule; one running concurrently uses either
+ * (both copy correctly). A rule set here is never overwritten by a
+ * concurrent AUTO decision.
+ */
+int vtlmem_copy_set_alias(enum vtlmem_copy_alias rule);
+
+/*
+ * The aliasing rule in force: VTLMEM_COPY_ALIAS_4K or VTLMEM_COPY_ALIAS_4G,
+ * never AUTO (an AUTO rule is decided by this call, as described at
+ * vtlmem_copy_set_alias()). Context: any; no locks.
+ */
+enum vtlmem_copy_alias vtlmem_copy_get_alias(void);
+
+/*
  * Set n bytes at dst to (uint8_t)c. Returns the bytes NOT written, with the
  * same exactness as vtlmem_copy().
  */

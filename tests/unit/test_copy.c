@@ -30,6 +30,14 @@
  *   T4  every (faulting-side, other-side) misalignment pair, 16 x 16, for
  *       19 lengths from 1 to MAXLEN (16 consecutive k around n/2), both sides.
  *   T5  50000 fixed-seed random (n, k, side, mis).
+ *   Distance matrices (the aliasing rule, copy.h): 8 lengths above 512 x
+ *       8 fault offsets x both sides x distances 0..64 and 4032..4095,
+ *       modulo 4 KiB under each rule, and exactly 4 GiB multiples apart
+ *       under both, checking on x86_64 which path (rep movsb or the block
+ *       loop) took the first fault. Negative controls (by hand): copy.S
+ *       masking with 0xfff whatever the rule fails the 4G matrix ("took
+ *       the other path") and the AUTO tests; an AUTO that always picks 4K
+ *       fails the AUTO tests on an Intel FSRM host.
  *   Plus no-fault copies of every n in 0..MAXLEN at every destination
  *   misalignment (source misalignment varying with it), all 256 pairs for
  *   n <= 300, both sides faulting at once, and n == 0 touching nothing.
@@ -50,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include <vtlmem/copy.h>
@@ -447,18 +456,74 @@ static void copy_t5_random_cases(void **state)
 }
 
 /*
- * Copies longer than SMALL_MAX whose destination is 1..63 bytes ahead of
- * the source modulo 4 KiB take the block loop instead of rep movsb (the
- * short-distance trap, copy.S): the same exact residual at every chosen
- * fault offset, both sides, for each distance 0..64 (0 and 64: rep movsb,
- * the boundaries of the range), and for distances just below 4096 (the
- * source ahead: rep movsb). The other side is placed in a plain buffer
- * (bigbuf) at the distance asked for.
+ * The aliasing rule (copy.h: vtlmem_copy_set_alias): a copy longer than
+ * SMALL_MAX whose destination is 1..63 bytes ahead of the source modulo the
+ * rule's period (4 KiB or 4 GiB) takes the block loop, any other takes
+ * rep movsb (x86_64). Both paths keep the exact residual at every fault
+ * offset: the matrices below run each chosen fault offset, both sides, for
+ * every distance 0..64 (0 and 64: the edges of the range) and 4032..4095
+ * (the source ahead), under each rule, and check on x86_64 which path the
+ * copy took: the first fault's instruction (fault_fixup_pc) is rep movsb
+ * (f3 a4) exactly when the rule and the real distance say so, as
+ * route_is_rep() restates the rule independently of copy.S. The other side
+ * is placed in a plain buffer (bigbuf) at the distance asked for modulo
+ * 4 KiB, or, for the 4 GiB period, at exactly a multiple of 4 GiB plus the
+ * distance (far_map).
  */
 static uint8_t *bigbuf;
 #define BIG_LEN (MAXLEN + 2 * PG + 2 * MARGIN)
+#define GIB4 (1ull << 32)
 
-static void copy_case_dist(size_t n, size_t k, enum side side, unsigned d)
+/* Far placements: the other side at fault address +/- (far_off + d). */
+static uint8_t *far_map[2];
+static size_t far_len[2];
+static int64_t far_off[2];
+
+static int rule_in_test = VTLMEM_COPY_ALIAS_AUTO;
+
+#if defined(__x86_64__)
+/* The path the rule gives a copy longer than SMALL_MAX: 1 = rep movsb. */
+static int route_is_rep(int rule, const void *dst, const void *src)
+{
+	uint64_t dist = (uint64_t)((uintptr_t)dst - (uintptr_t)src);
+	uint64_t mask = rule == VTLMEM_COPY_ALIAS_4G ? 0xffffffffull : 0xfffull;
+
+	return !((dist & mask) >= 1 && (dist & mask) <= 63);
+}
+
+/* 1 if the instruction at pc is rep movsb (x86_64: f3 a4). */
+static int is_rep_movsb(uintptr_t pc)
+{
+	const uint8_t *p = (const uint8_t *)pc;
+
+	return p != NULL && p[0] == 0xf3 && p[1] == 0xa4;
+}
+#endif
+
+/* The rule AUTO decides on this host (copy.h), restated: Intel + FSRM 4G. */
+static int cpu_rule(void)
+{
+#if defined(__x86_64__)
+	uint32_t a = 0, b, c, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d) : "c"(0));
+	if (memcmp(&b, "Genu", 4) == 0 && memcmp(&d, "ineI", 4) == 0 &&
+	    memcmp(&c, "ntel", 4) == 0 && a >= 7) {
+		a = 7;
+		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d) : "c"(0));
+		if (d & (1u << 4))                      /* FSRM */
+			return VTLMEM_COPY_ALIAS_4G;
+	}
+#endif
+	return VTLMEM_COPY_ALIAS_4K;
+}
+
+/*
+ * One case at distance d: far 0 places the other side in bigbuf with
+ * (dst - src) mod 4 KiB == d; far 1 places it at exactly
+ * (dst - src) == far_off[side] + d (a multiple of 4 GiB plus d).
+ */
+static void copy_case_dist(size_t n, size_t k, enum side side, unsigned d, int far)
 {
 	uintptr_t base = (uintptr_t)bigbuf + MARGIN, want, at;
 	const uint8_t *src;
@@ -471,16 +536,19 @@ static void copy_case_dist(size_t n, size_t k, enum side side, unsigned d)
 		src = B.fsrc_end - k;
 		want = ((uintptr_t)src + d) & (PG - 1);          /* dst - src == d */
 		at = base + ((want - base) & (PG - 1));
-		dst = (uint8_t *)at;
+		dst = far ? (uint8_t *)((uintptr_t)src + (uintptr_t)far_off[side] + d)
+			  : (uint8_t *)at;
 		memset(dst - MARGIN, CANARY, n + 2 * MARGIN);
 	} else {
 		dst = B.fdst_end - k;
 		want = ((uintptr_t)dst - d) & (PG - 1);          /* src = dst - d */
 		at = base + ((want - base) & (PG - 1));
-		src = (const uint8_t *)at;
+		src = far ? (const uint8_t *)((uintptr_t)dst - (uintptr_t)far_off[side] - d)
+			  : (const uint8_t *)at;
 		memcpy((uint8_t *)src, B.psrc, n);
 	}
-	if ((((uintptr_t)dst - (uintptr_t)src) & (PG - 1)) != d) {
+	if ((((uintptr_t)dst - (uintptr_t)src) & (PG - 1)) != d ||
+	    (far && (uint32_t)((uintptr_t)dst - (uintptr_t)src) != d)) {
 		failed("copy", n, k, side, d, "test placement");
 		return;
 	}
@@ -493,21 +561,25 @@ static void copy_case_dist(size_t n, size_t k, enum side side, unsigned d)
 		failed("copy", n, k, side, d, "bytes from k on were written");
 	else if ((fault_fixups() != fixups) != (k < n))
 		failed("copy", n, k, side, d, "fixup taken iff k < n violated");
+#if defined(__x86_64__)
+	else if (k < n && n > 512 &&
+		 is_rep_movsb(fault_fixup_pc(fixups + 1)) != route_is_rep(rule_in_test, dst, src))
+		failed("copy", n, k, side, d, "took the other path than the rule says");
+#endif
 	if (side == FAULT_DST)
 		memset(dst - MARGIN, CANARY, k + MARGIN);
 }
 
-static void copy_short_distance_takes_the_loop_with_exact_residuals(void **state)
+/* Lengths above SMALL_MAX x 8 fault offsets x 2 sides x 129 distances. */
+static unsigned long dist_matrix(int rule, int far)
 {
 	static const size_t lens[] = { 513, 576, 1000, 4095, 4096, 4097, 8191, MAXLEN };
 	unsigned long c = 0;
 	size_t i, j, n, ks[8];
 	unsigned d, side;
 
-	(void)state;
-	bigbuf = guard_alloc(BIG_LEN, 0);
-	assert_non_null(bigbuf);
-	begin();
+	assert_int_equal(vtlmem_copy_set_alias((enum vtlmem_copy_alias)rule), 0);
+	rule_in_test = rule;
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		n = lens[i];
 		ks[0] = 0, ks[1] = 1, ks[2] = 63, ks[3] = 64, ks[4] = n / 2;
@@ -515,11 +587,156 @@ static void copy_short_distance_takes_the_loop_with_exact_residuals(void **state
 		for (d = 0; d <= 4095; d = d == 64 ? 4032 : d + 1)
 			for (side = 0; side < 2; side++)
 				for (j = 0; j < 8; j++, c++)
-					copy_case_dist(n, ks[j], (enum side)side, d);
+					copy_case_dist(n, ks[j], (enum side)side, d, far);
 	}
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_AUTO), 0);
+	return c;
+}
+
+static void dist_test(int rule)
+{
+	unsigned long c;
+
+	bigbuf = guard_alloc(BIG_LEN, 0);
+	assert_non_null(bigbuf);
+	begin();
+	c = dist_matrix(rule, 0);
 	end(c);
 	assert_int_equal(c, 8 * (65 + 64) * 2 * 8);
 	guard_free(bigbuf);
+}
+
+/* Under 4K, distances 1..63 take the loop (the AMD trap: 4K aliasing). */
+static void copy_short_distance_under_rule_4k_takes_the_loop_with_exact_residuals(void **state)
+{
+	(void)state;
+	dist_test(VTLMEM_COPY_ALIAS_4K);
+}
+
+/* Under 4G, the same distances (4 KiB, not 4 GiB, aliased) take rep movsb. */
+static void copy_short_distance_under_rule_4g_takes_rep_movsb_with_exact_residuals(void **state)
+{
+	(void)state;
+	dist_test(VTLMEM_COPY_ALIAS_4G);
+}
+
+/*
+ * Map the far side for one guard buffer g (len bytes ending at its guard):
+ * [g - 2 pages, g + len + MAXLEN + 2 pages) moved by +/- m * 4 GiB for the
+ * first m in 1..64 whose range is free (MAP_FIXED_NOREPLACE). sign: +1 for
+ * the destination of a source-side fault (dst = src + off + d), -1 for the
+ * source of a destination-side fault (src = dst - off - d), so the stored
+ * offset is the distance dst - src minus d either way.
+ */
+static int map_far(int side, const uint8_t *g, size_t len)
+{
+	uintptr_t lo = ((uintptr_t)g & ~(uintptr_t)(PG - 1)) - 2 * PG;
+	size_t span = len + MAXLEN + 4 * PG;
+	int m, sgn;
+
+	for (m = 1; m <= 64; m++) {
+		for (sgn = 1; sgn >= -1; sgn -= 2) {
+			int64_t off = (int64_t)m * (int64_t)GIB4 * sgn;
+			uintptr_t at = lo + (uintptr_t)(side == FAULT_SRC ? off : -off);
+			void *p = mmap((void *)at, span, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+			if (p == MAP_FAILED)
+				continue;
+			if ((uintptr_t)p != at) {     /* a kernel without NOREPLACE */
+				munmap(p, span);
+				continue;
+			}
+			far_map[side] = p;
+			far_len[side] = span;
+			far_off[side] = off;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Buffers whose distance is a multiple of 4 GiB plus 0..64 or 4032..4095:
+ * distances 1..63 take the loop under both rules (rep movsb is slow there
+ * on Intel too), the others rep movsb. Needs two mappings exactly 4 GiB
+ * multiples away from the guard buffers; where the address space has none
+ * (not x86_64) the test is skipped.
+ */
+static void copy_4g_aliased_distance_takes_the_loop_under_both_rules(void **state)
+{
+	unsigned long c;
+
+	(void)state;
+	if (map_far(FAULT_SRC, B.fsrc, MAXLEN + MARGIN) || map_far(FAULT_DST, B.fdst, MAXLEN + MARGIN)) {
+#if defined(__x86_64__)
+		fail_msg("no free range 4 GiB multiples away from the guard buffers");
+#else
+		skip();
+#endif
+	}
+	begin();
+	c = dist_matrix(VTLMEM_COPY_ALIAS_4K, 1);
+	c += dist_matrix(VTLMEM_COPY_ALIAS_4G, 1);
+	end(c);
+	assert_int_equal(c, 2 * 8 * (65 + 64) * 2 * 8);
+	munmap(far_map[FAULT_SRC], far_len[FAULT_SRC]);
+	munmap(far_map[FAULT_DST], far_len[FAULT_DST]);
+}
+
+/*
+ * AUTO (the initial rule) is decided from the CPU: GenuineIntel with FSRM
+ * 4G, any other CPU 4K (arm64: 4K); get never reports AUTO, and a rule set
+ * explicitly is the one in force until the next set.
+ */
+static void copy_alias_rule_auto_is_decided_by_the_cpu(void **state)
+{
+	(void)state;
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_AUTO), 0);
+	assert_int_equal(vtlmem_copy_get_alias(), cpu_rule());
+	assert_int_equal(vtlmem_copy_get_alias(), cpu_rule());
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_4K), 0);
+	assert_int_equal(vtlmem_copy_get_alias(), VTLMEM_COPY_ALIAS_4K);
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_4G), 0);
+	assert_int_equal(vtlmem_copy_get_alias(), VTLMEM_COPY_ALIAS_4G);
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_AUTO), 0);
+	assert_int_equal(vtlmem_copy_get_alias(), cpu_rule());
+}
+
+/*
+ * A copy is what decides AUTO when nothing asked before: right after
+ * set(AUTO), a faulting copy of 1000 bytes at distance 5 (4 KiB-aliased,
+ * not 4 GiB) takes the path of the CPU's rule (x86_64: rep movsb on an
+ * Intel CPU with FSRM, the loop elsewhere), with the exact residual, and
+ * the rule in force afterwards is the CPU's.
+ */
+static void copy_decides_an_auto_rule_on_first_need(void **state)
+{
+	(void)state;
+	bigbuf = guard_alloc(BIG_LEN, 0);
+	assert_non_null(bigbuf);
+	begin();
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_AUTO), 0);
+	rule_in_test = cpu_rule();
+	copy_case_dist(1000, 700, FAULT_SRC, 5, 0);
+	end(1);
+	assert_int_equal(vtlmem_copy_get_alias(), cpu_rule());
+	guard_free(bigbuf);
+}
+
+/* Any other value is -VTLMEM_EINVAL and leaves the rule in force alone. */
+static void copy_alias_rule_rejects_unknown_values(void **state)
+{
+	(void)state;
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_4G), 0);
+	assert_int_equal(vtlmem_copy_set_alias((enum vtlmem_copy_alias)3), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_copy_get_alias(), VTLMEM_COPY_ALIAS_4G);
+	assert_int_equal(vtlmem_copy_set_alias((enum vtlmem_copy_alias)-1), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_copy_get_alias(), VTLMEM_COPY_ALIAS_4G);
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_4K), 0);
+	assert_int_equal(vtlmem_copy_set_alias((enum vtlmem_copy_alias)100), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_copy_get_alias(), VTLMEM_COPY_ALIAS_4K);
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_AUTO), 0);
 }
 
 /* Both sides fault: the residual counts from the earlier fault. */
@@ -666,7 +883,12 @@ int main(void)
 		cmocka_unit_test(copy_t4_every_misalignment_pair),
 		cmocka_unit_test(copy_t5_random_cases),
 		cmocka_unit_test(copy_with_both_sides_faulting_stops_at_first_fault),
-		cmocka_unit_test(copy_short_distance_takes_the_loop_with_exact_residuals),
+		cmocka_unit_test(copy_short_distance_under_rule_4k_takes_the_loop_with_exact_residuals),
+		cmocka_unit_test(copy_short_distance_under_rule_4g_takes_rep_movsb_with_exact_residuals),
+		cmocka_unit_test(copy_4g_aliased_distance_takes_the_loop_under_both_rules),
+		cmocka_unit_test(copy_alias_rule_auto_is_decided_by_the_cpu),
+		cmocka_unit_test(copy_decides_an_auto_rule_on_first_need),
+		cmocka_unit_test(copy_alias_rule_rejects_unknown_values),
 		cmocka_unit_test(fill_without_fault_all_lengths_and_alignments),
 		cmocka_unit_test(fill_uses_the_low_byte_of_c),
 		cmocka_unit_test(fill_t1_every_fault_offset_up_to_576_bytes),

@@ -105,6 +105,8 @@ static int ctx_is_write(const ucontext_t *uc)
 static struct sigaction prev_segv, prev_bus;
 static int (*resolver)(void *addr, int is_write);
 static unsigned long nfixups;
+#define PC_RING 8
+static uintptr_t pc_ring[PC_RING];    /* pc of fixup i at [i % PC_RING] */
 
 static void die(const char *what)
 {
@@ -124,8 +126,10 @@ static void fault_handler(int sig, siginfo_t *si, void *ctx)
 			return;
 		fix = vtlmem_fixup(ctx_pc(uc));
 		if (fix) {
+			unsigned long i = __atomic_add_fetch(&nfixups, 1, __ATOMIC_RELAXED);
+
+			__atomic_store_n(&pc_ring[i % PC_RING], ctx_pc(uc), __ATOMIC_RELAXED);
 			ctx_set_pc(uc, fix);
-			__atomic_add_fetch(&nfixups, 1, __ATOMIC_RELAXED);
 			return;
 		}
 	}
@@ -198,6 +202,15 @@ void fault_set_resolver(int (*fn)(void *addr, int is_write))
 unsigned long fault_fixups(void)
 {
 	return __atomic_load_n(&nfixups, __ATOMIC_RELAXED);
+}
+
+uintptr_t fault_fixup_pc(unsigned long i)
+{
+	unsigned long n = __atomic_load_n(&nfixups, __ATOMIC_RELAXED);
+
+	if (i == 0 || i > n || n - i >= PC_RING)
+		return 0;
+	return __atomic_load_n(&pc_ring[i % PC_RING], __ATOMIC_RELAXED);
 }
 
 /* ---- guarded buffers ---- */

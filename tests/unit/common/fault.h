@@ -65,6 +65,15 @@ void fault_set_resolver(int (*fn)(void *addr, int is_write));
 unsigned long fault_fixups(void);
 
 /*
+ * The pc of the faulting instruction of fixup number i (the i-th fixup the
+ * process took, counting from 1 as fault_fixups() does), if it is one of
+ * the last 8; 0 otherwise. Tells which instruction of a routine faulted
+ * first: e.g. a copy's rep movsb or its register loop, at
+ * fault_fixup_pc(fixups before the copy + 1). Single-threaded use.
+ */
+uintptr_t fault_fixup_pc(unsigned long i);
+
+/*
  * Guarded buffers.
  *
  * guard_alloc(len, flags) maps a fresh read-write, zero-filled region of len
