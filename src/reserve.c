@@ -12,9 +12,14 @@
  *    exclusive interval overlaps no other interval; shared intervals may
  *    overlap each other. Identical shared ranges are one node with a reader
  *    count (readers >= 1, exclusive nodes have readers == 1).
- *  - hroot: an AVL tree of live handles keyed by id. A handle lists its
- *    interval nodes sorted by start (3 inline, then chained blocks of 9);
- *    every node's readers equals the number of handles that list it.
+ *  - live handles by id: each is either in the young ring, in slot
+ *    t->young[id % VTLMEM_RTABLE_YOUNG], or in hroot, an AVL tree keyed by
+ *    id. A new handle takes its id's ring slot and moves the slot's
+ *    previous handle (VTLMEM_RTABLE_YOUNG or more ids older) to the tree,
+ *    so a handle released soon after its reserve is found and dropped in
+ *    O(1) (reserve_internal.h). A handle lists its interval nodes sorted
+ *    by start (3 inline, then chained blocks of 9); every node's readers
+ *    equals the number of handles that list it.
  *  - cache: up to VTLMEM_RTABLE_CACHE free objects. Nodes, handles and
  *    blocks are one union type, so any free object serves any need.
  *
@@ -26,6 +31,7 @@
  * release, init and fini; reserve_obj.h the object pools and the cache;
  * reserve_query.c the queries, dump, stats and the self-check.
  */
+#include "bug.h"
 #include "lock.h"
 #include "reserve_claim.h"
 #include "reserve_held.h"
@@ -125,11 +131,72 @@ static void iv_insert(struct vtlmem_rtable *t, struct rt_node *n)
 	rtree_insert_impl(&t->iroot, &n->link, node_cmp, &f);
 }
 
-static void iv_erase(struct vtlmem_rtable *t, struct rt_node *n)
+/*
+ * rtree_fixup() for the interval tree, with each node's children read
+ * once for both its height and its augmentation (the generic walk reads
+ * them three times, each behind a NULL test). Same steps and stopping
+ * rule: a node that is not rotated, not the moved one and comes out
+ * unchanged ends the walk. Rotations (rare) take the generic path.
+ */
+static void iv_fixup(struct vtlmem_rtable *t, struct vtlmem_rtree_node *x,
+		     const struct vtlmem_rtree_node *moved)
 {
 	const struct rtree_fix f = { NULL, node_augment };
+	struct vtlmem_rtree_node *l, *r;
+	struct rt_node *n;
+	uint64_t me, mx;
+	int hl, hr, h;
+	bool changed, was_moved;
 
-	rtree_erase_impl(&t->iroot, &n->link, &f);
+	while (x) {
+		n = TO_NODE(x);
+		l = x->left;
+		r = x->right;
+		hl = hr = 0;
+		me = n->end;
+		mx = own_xend(n);
+		if (l) {
+			hl = l->height;
+			me = max_u64(me, TO_NODE(l)->max_end);
+			mx = max_u64(mx, TO_NODE(l)->max_xend);
+		}
+		if (r) {
+			hr = r->height;
+			me = max_u64(me, TO_NODE(r)->max_end);
+			mx = max_u64(mx, TO_NODE(r)->max_xend);
+		}
+		was_moved = x == moved;
+		if (__builtin_expect((unsigned)(hl - hr + 1) > 2u, 0)) {
+			x = rtree_rebalance(&t->iroot, x, &f, &changed);
+		} else {
+			h = 1 + (hl > hr ? hl : hr);
+			changed = h != x->height || me != n->max_end || mx != n->max_xend;
+			x->height = h;
+			n->max_end = me;
+			n->max_xend = mx;
+		}
+		if (was_moved)
+			moved = NULL;
+		else if (!changed && !moved)
+			return;
+		x = x->parent;
+	}
+}
+
+/* rtree_erase_impl() with iv_fixup(). */
+static void iv_erase(struct vtlmem_rtable *t, struct rt_node *n)
+{
+	struct vtlmem_rtree_node *x = &n->link, *low, *moved = NULL;
+
+	if (x->left && x->right) {
+		moved = rtree_leftmost(x->right);
+		low = rtree_splice_successor(&t->iroot, x);
+	} else {
+		low = x->parent;
+		rtree_replace_child(&t->iroot, x->parent, x, x->left ? x->left : x->right);
+	}
+	x->left = x->right = x->parent = NULL;
+	iv_fixup(t, low, moved);
 }
 
 static void hd_insert(struct vtlmem_rtable *t, struct rt_handle *h)
@@ -144,6 +211,75 @@ static void hd_erase(struct vtlmem_rtable *t, struct rt_handle *h)
 	const struct rtree_fix f = { NULL, NULL };
 
 	rtree_erase_impl(&t->hroot, &h->link, &f);
+}
+
+/* Make published h findable: its ring slot, whose old handle goes to the tree. */
+static inline void handle_link(struct vtlmem_rtable *t, struct rt_handle *h, uint64_t id)
+{
+	struct rt_handle **slot = young_slot(t, id);
+
+	if (*slot)
+		hd_insert(t, *slot);
+	*slot = h;
+}
+
+/* Forget live handle h, whose id is id (from the ring or the tree). */
+static inline void handle_unlink(struct vtlmem_rtable *t, struct rt_handle *h, uint64_t id)
+{
+	struct rt_handle **slot = young_slot(t, id);
+
+	if (*slot == h)
+		*slot = NULL;
+	else
+		hd_erase(t, h);
+}
+
+/*
+ * Where the exclusive interval n = [s, e) goes in the interval tree, and
+ * whether it overlaps a live interval, in one descent (instead of
+ * find_conflict's and the insert's). The intervals ordered before n start
+ * at or before s: one overlaps iff the largest of their ends (the ends and
+ * left subtrees' max_end where the descent turns right) is above s. Those
+ * after n start at or after s, the first of them (where the descent last
+ * turns left) lowest: one overlaps iff that start is below e. Sets
+ * *parent and *link for iv_link(); returns true on an overlap.
+ */
+static inline bool excl_place(struct vtlmem_rtable *t, const struct rt_node *n,
+			      struct vtlmem_rtree_node **parent, struct vtlmem_rtree_node ***link)
+{
+	struct vtlmem_rtree_node **l = &t->iroot, *p = NULL;
+	uint64_t s = n->start, e = n->end, before = 0, after = UINT64_MAX;
+	const struct rt_node *x;
+
+	bool left;
+
+	/* branch-free steps: the turns of a random probe are unpredictable */
+	while (*l) {
+		p = *l;
+		x = TO_NODE(p);
+		left = s < x->start || (s == x->start && (e < x->end || (e == x->end &&
+								      n->mode < x->mode)));
+		after = left ? x->start : after;
+		before = left ? before : max_u64(before, max_u64(x->end, sub_max_end(p->left)));
+		l = left ? &p->left : &p->right;
+	}
+	*parent = p;
+	*link = l;
+	return before > s || after < e;
+}
+
+/* Link n at the place excl_place() found and repair the tree. */
+static inline void iv_link(struct vtlmem_rtable *t, struct rt_node *n,
+			   struct vtlmem_rtree_node *parent, struct vtlmem_rtree_node **link)
+{
+	n->link.left = NULL;
+	n->link.right = NULL;
+	n->link.parent = parent;
+	n->link.height = 1;
+	n->max_end = n->end;
+	n->max_xend = own_xend(n);
+	*link = &n->link;
+	iv_fixup(t, parent, NULL);
 }
 
 /* ---- reserve ----------------------------------------------------------- */
@@ -356,7 +492,7 @@ static void handle_commit(struct vtlmem_rtable *t, struct rt_handle *h, struct r
 	/* publish: every field above is written before the id (release) */
 	__atomic_store_n(&h->id, t->next_id, __ATOMIC_RELEASE);
 	__atomic_store_n(&t->next_id, t->next_id + 1, __ATOMIC_RELAXED);
-	hd_insert(t, h);
+	handle_link(t, h, h->id);
 	t->handles++;
 	t->reserves++;
 }
@@ -390,7 +526,7 @@ static int reserve_locked(struct vtlmem_rtable *t, const struct vtlmem_range *ra
 		if (conf) {
 			report(conflict, conf);
 			ret = -VTLMEM_EBUSY;
-		} else {
+		} else if (t->claims) {
 			/* and against the one-shot calls' page claims */
 			ret = vtlmem_claims_mark(t, h, conflict);
 		}
@@ -450,16 +586,103 @@ static int pool_gather(struct vtlmem_rtable *t, struct rt_pool *pool, size_t n, 
 	}
 }
 
-/* vtlmem_reserve() after its argument and per-range checks. */
-static int reserve_checked(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
-			   enum vtlmem_rmode mode, vtlmem_resv_t *out,
-			   struct vtlmem_conflict *conflict)
+/*
+ * The common request, one range with a retired record and a cached node at
+ * hand (steady state), straight: the same steps and results as the general
+ * path below (reserve_locked) without its pools and loops. Lock held on
+ * entry, released on return. Nothing is taken from the cache or the
+ * retired list before the request is known to succeed.
+ */
+static inline __attribute__((always_inline)) int reserve_one(struct vtlmem_rtable *t,
+							     const struct vtlmem_range *r,
+							     uint32_t mode, vtlmem_resv_t *out,
+							     struct vtlmem_conflict *conflict)
+{
+	struct rt_handle *h = t->retired;
+	union rt_obj *o = t->cache, *next = o->next_free;
+	struct rt_node *n = &o->node, *conf = NULL, *same = NULL;
+	struct vtlmem_rtree_node *parent = NULL, **link = NULL;
+	uint64_t id;
+	int ret = 0;
+
+	/* next_free overlays n's link, which excl_place() does not read */
+	n->start = vtlmem_pa_val(r->pa);
+	n->end = n->start + r->len;
+	n->mode = mode;
+	n->readers = 1;
+	if (mode == VTLMEM_RES_EXCLUSIVE) {
+		if (excl_place(t, n, &parent, &link)) {
+			conf = find_conflict(t, n->start, n->end, mode);   /* the one to report */
+			VTLMEM_BUG_ON(t->plat, !conf);
+		}
+	} else {
+		conf = find_conflict(t, n->start, n->end, mode);
+		if (!conf)
+			same = find_shared(t, n->start, n->end);
+	}
+	if (conf) {
+		report(conflict, conf);
+		ret = -VTLMEM_EBUSY;
+	} else if (t->claims) {
+		/* h is not live (id 0), so the lock-free check ignores these */
+		h->nref = 1;
+		h->mode = mode;
+		h->ref[0] = n;
+		ret = vtlmem_claims_mark(t, h, conflict);
+	}
+	if (ret) {
+		t->conflicts++;
+		o->next_free = next;
+		vtlmem_lock_release(t->plat, &t->lock);
+		return ret;
+	}
+	if (same) {
+		same->readers++;
+		o->next_free = next;
+		n = same;
+	} else {
+		t->cache = next;
+		t->ncache--;
+		if (mode == VTLMEM_RES_EXCLUSIVE)
+			iv_link(t, n, parent, link);
+		else
+			iv_insert(t, n);
+		t->nodes++;
+	}
+	t->retired = h->next_retired;
+	t->nretired--;
+	h->retired_before = 1;
+	h->fresh = 0;
+	h->nref = 1;
+	h->mode = mode;
+	h->ext = NULL;
+	h->ref[0] = n;
+	h->lo = n->start;
+	h->hi = n->end;
+	h->contig = 1;
+	/* publish: every field above is written before the id (release) */
+	id = t->next_id;
+	__atomic_store_n(&h->id, id, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->next_id, id + 1, __ATOMIC_RELAXED);
+	handle_link(t, h, id);
+	t->handles++;
+	t->reserves++;
+	vtlmem_lock_release(t->plat, &t->lock);
+	out->id = id;
+	out->rec = h;
+	return 0;
+}
+
+/* reserve_checked() of any request, lock held on entry, released on return. */
+static __attribute__((noinline)) int reserve_general(struct vtlmem_rtable *t,
+						     const struct vtlmem_range *ranges, size_t n,
+						     enum vtlmem_rmode mode, vtlmem_resv_t *out,
+						     struct vtlmem_conflict *conflict)
 {
 	struct rt_pool pool = { NULL, 0 }, spare = { NULL, 0 };
 	uint64_t fresh = 0;
 	int ret;
 
-	vtlmem_lock_acquire(t->plat, &t->lock);
 	ret = pool_gather(t, &pool, n, &fresh);
 	if (!ret)
 		ret = reserve_locked(t, ranges, n, (uint32_t)mode, &pool, fresh, out, conflict);
@@ -467,6 +690,19 @@ static int reserve_checked(struct vtlmem_rtable *t, const struct vtlmem_range *r
 	vtlmem_lock_release(t->plat, &t->lock);
 	pool_free(t->plat, &spare);
 	return ret;
+}
+
+/* vtlmem_reserve() after its argument and per-range checks. */
+static inline __attribute__((always_inline)) int reserve_checked(struct vtlmem_rtable *t,
+								  const struct vtlmem_range *ranges,
+								  size_t n, enum vtlmem_rmode mode,
+								  vtlmem_resv_t *out,
+								  struct vtlmem_conflict *conflict)
+{
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	if (n == 1 && t->retired && t->cache && t->next_id)
+		return reserve_one(t, ranges, (uint32_t)mode, out, conflict);
+	return reserve_general(t, ranges, n, mode, out, conflict);
 }
 
 int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
@@ -508,11 +744,13 @@ static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_
 {
 	struct ref_cursor c;
 	struct rt_node *n;
+	uint64_t id = h->id;
 	uint32_t i;
 
 	__atomic_store_n(&h->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
-	vtlmem_claims_unmark(t, h);
-	hd_erase(t, h);
+	if (t->claims)
+		vtlmem_claims_unmark(t, h);
+	handle_unlink(t, h, id);
 	t->handles--;
 	cursor_init(&c, h);
 	for (i = 0; i < h->nref; i++) {
@@ -534,12 +772,61 @@ static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_
  * of another table whose records are gone, so only the handle tree is
  * searched (h.rec is never read).
  */
-static int release(struct vtlmem_rtable *t, vtlmem_resv_t h, bool undo, bool own)
+static __attribute__((noinline)) void release_general(struct vtlmem_rtable *t,
+							  struct rt_handle *rh, bool undo)
 {
 	struct rt_pool pool = { NULL, 0 }, spare = { NULL, 0 };
-	struct rt_handle *rh;
 	uint64_t fresh = 0;
-	int ret = -VTLMEM_ENOENT;
+
+	if (undo) {
+		fresh = rh->fresh;
+		t->releases--;   /* as if it had never been reserved */
+		t->reserves--;
+	}
+	/* an undone handle was seen by its internal caller only */
+	handle_drop(t, rh, &pool, !undo);
+	if (fresh)
+		cache_take(t, &pool, fresh);   /* what its commit cached */
+	pool_return(t, &pool, fresh, &spare);
+	vtlmem_lock_release(t->plat, &t->lock);
+	pool_free(t->plat, &spare);
+}
+
+/*
+ * The common release straight (a handle of one range, room in the cache):
+ * handle_drop() + pool_return() without the pools. Lock held on entry,
+ * released on return.
+ */
+static inline __attribute__((always_inline)) void release_one(struct vtlmem_rtable *t,
+							      struct rt_handle *rh, uint64_t id)
+{
+	struct rt_node *n = rh->ref[0];
+	union rt_obj *o;
+
+	__atomic_store_n(&rh->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
+	if (t->claims)
+		vtlmem_claims_unmark(t, rh);
+	handle_unlink(t, rh, id);
+	t->handles--;
+	if (--n->readers == 0) {
+		iv_erase(t, n);
+		t->nodes--;
+		o = (union rt_obj *)n;
+		o->next_free = t->cache;
+		t->cache = o;
+		t->ncache++;
+	}
+	rh->next_retired = t->retired;
+	t->retired = rh;
+	t->nretired++;
+	t->releases++;
+	vtlmem_lock_release(t->plat, &t->lock);
+}
+
+static inline __attribute__((always_inline)) int release(struct vtlmem_rtable *t,
+							 vtlmem_resv_t h, bool undo, bool own)
+{
+	struct rt_handle *rh;
 
 	if (!t)
 		return -VTLMEM_EINVAL;
@@ -548,22 +835,15 @@ static int release(struct vtlmem_rtable *t, vtlmem_resv_t h, bool undo, bool own
 		rh = vtlmem_rt_lookup(t, h);
 	else
 		rh = h.id ? find_handle(t, h.id) : NULL;
-	if (rh) {
-		if (undo) {
-			fresh = rh->fresh;
-			t->releases--;   /* as if it had never been reserved */
-			t->reserves--;
-		}
-		/* an undone handle was seen by its internal caller only */
-		handle_drop(t, rh, &pool, !undo);
-		if (fresh)
-			cache_take(t, &pool, fresh);   /* what its commit cached */
-		pool_return(t, &pool, fresh, &spare);
-		ret = 0;
+	if (!rh) {
+		vtlmem_lock_release(t->plat, &t->lock);
+		return -VTLMEM_ENOENT;
 	}
-	vtlmem_lock_release(t->plat, &t->lock);
-	pool_free(t->plat, &spare);
-	return ret;
+	if (!undo && rh->nref == 1 && t->ncache < VTLMEM_RTABLE_CACHE)
+		release_one(t, rh, h.id);
+	else
+		release_general(t, rh, undo);
+	return 0;
 }
 
 int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h)
@@ -589,6 +869,8 @@ int vtlmem_unreserve(struct vtlmem_rtable *t, vtlmem_resv_t h)
 
 int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 {
+	unsigned i;
+
 	if (!t || !p || !vtlmem_lock_ops_ok(p))
 		return -VTLMEM_EINVAL;
 	if (!p->alloc || !p->free)
@@ -596,6 +878,8 @@ int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 	t->plat = p;
 	t->iroot = NULL;
 	t->hroot = NULL;
+	for (i = 0; i < VTLMEM_RTABLE_YOUNG; i++)
+		t->young[i] = NULL;
 	t->cache = NULL;
 	t->ncache = 0;
 	t->retired = NULL;

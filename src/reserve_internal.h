@@ -115,11 +115,27 @@ static inline int handle_cmp(const struct vtlmem_rtree_node *a, const struct vtl
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Live handles live in one of two places (lock held): the young ring,
+ * t->young[id % VTLMEM_RTABLE_YOUNG], which a new handle always enters, or
+ * the handle tree t->hroot, which takes the ring slot's previous handle
+ * when a new id needs the slot. Ids are issued in order, so a handle that
+ * is released within VTLMEM_RTABLE_YOUNG reservations never touches the
+ * tree (O(1)); older ones cost O(log N) once more, on their eviction.
+ */
+static inline struct rt_handle **young_slot(struct vtlmem_rtable *t, uint64_t id)
+{
+	return (struct rt_handle **)&t->young[id % VTLMEM_RTABLE_YOUNG];
+}
+
+/* The live handle with id, or NULL (id 0 is never live). O(1) or O(log N). */
 static inline struct rt_handle *find_handle(struct vtlmem_rtable *t, uint64_t id)
 {
 	struct vtlmem_rtree_node *l = t->hroot;
-	struct rt_handle *h;
+	struct rt_handle *h = *young_slot(t, id);
 
+	if (h && h->id == id)
+		return h;
 	while (l) {
 		h = TO_HANDLE(l);
 		if (id == h->id)
@@ -127,6 +143,32 @@ static inline struct rt_handle *find_handle(struct vtlmem_rtable *t, uint64_t id
 		l = id < h->id ? l->left : l->right;
 	}
 	return NULL;
+}
+
+/*
+ * Every live handle: the young ring's (slot order), then the tree's (id
+ * order). Lock held; nothing may be added or removed during the walk.
+ */
+static inline struct rt_handle *rt_young_from(struct vtlmem_rtable *t, unsigned i)
+{
+	for (; i < VTLMEM_RTABLE_YOUNG; i++)
+		if (t->young[i])
+			return t->young[i];
+	return t->hroot ? TO_HANDLE(vtlmem_rtree_first(t->hroot)) : NULL;
+}
+
+static inline struct rt_handle *rt_handle_first(struct vtlmem_rtable *t)
+{
+	return rt_young_from(t, 0);
+}
+
+static inline struct rt_handle *rt_handle_next(struct vtlmem_rtable *t, const struct rt_handle *h)
+{
+	unsigned i = (unsigned)(h->id % VTLMEM_RTABLE_YOUNG);
+
+	if (t->young[i] == h)
+		return rt_young_from(t, i + 1);
+	return TO_HANDLE(vtlmem_rtree_next(&h->link));
 }
 
 /*

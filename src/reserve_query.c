@@ -266,22 +266,40 @@ static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
 	return 0;
 }
 
+/* Is a handle with id in the handle tree? */
+static bool in_tree(const struct vtlmem_rtable *t, uint64_t id)
+{
+	const struct vtlmem_rtree_node *l = t->hroot;
+
+	while (l && TO_HANDLE(l)->id != id)
+		l = id < TO_HANDLE(l)->id ? l->left : l->right;
+	return l != NULL;
+}
+
 /* Handles: ids below next_id, refs sorted and disjoint, modes match. */
 static int check_handles(struct vtlmem_rtable *t, uint64_t *refs)
 {
-	const struct vtlmem_rtree_node *l;
 	struct rt_handle *h;
 	struct ref_cursor c;
 	struct rt_node *n;
-	uint64_t prev_end;
+	uint64_t prev_end, young = 0;
 	uint32_t i;
 
-	if (vtlmem_rtree_check(t->hroot, handle_cmp) != (long)t->handles)
+	/* the young ring: each handle in its id's slot, none also in the tree */
+	for (i = 0; i < VTLMEM_RTABLE_YOUNG; i++) {
+		h = t->young[i];
+		if (!h)
+			continue;
+		if (h->id % VTLMEM_RTABLE_YOUNG != i || in_tree(t, h->id))
+			return -5;
+		young++;
+	}
+	if (vtlmem_rtree_check(t->hroot, handle_cmp) != (long)(t->handles - young))
 		return -5;
 	*refs = 0;
-	for (l = vtlmem_rtree_first(t->hroot); l; l = vtlmem_rtree_next(l)) {
-		h = TO_HANDLE(l);
-		if (h->id == 0 || (t->next_id && h->id >= t->next_id) || h->nref == 0)
+	for (h = rt_handle_first(t); h; h = rt_handle_next(t, h)) {
+		if (h->id == 0 || (t->next_id && h->id >= t->next_id) || h->nref == 0 ||
+		    h->id < t->first_id)
 			return -6;
 		cursor_init(&c, h);
 		prev_end = 0;

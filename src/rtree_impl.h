@@ -104,20 +104,32 @@ RTREE_INLINE struct vtlmem_rtree_node *rtree_rebalance(struct vtlmem_rtree_node 
 						       struct vtlmem_rtree_node *x, const struct rtree_fix *f,
 						       bool *changed)
 {
-	int bal = vtlmem_rtree_height(x->left) - vtlmem_rtree_height(x->right);
+	int l = vtlmem_rtree_height(x->left), r = vtlmem_rtree_height(x->right);
+	int h = 1 + (l > r ? l : r);
+	bool c;
 
-	*changed = true;
-	if (bal > 1) {
+	if (__builtin_expect(l - r > 1, 0)) {
+		*changed = true;
 		if (vtlmem_rtree_height(x->left->left) < vtlmem_rtree_height(x->left->right))
 			rtree_rotate_left(root, x->left, f);
 		return rtree_rotate_right(root, x, f);
 	}
-	if (bal < -1) {
+	if (__builtin_expect(r - l > 1, 0)) {
+		*changed = true;
 		if (vtlmem_rtree_height(x->right->right) < vtlmem_rtree_height(x->right->left))
 			rtree_rotate_right(root, x->right, f);
 		return rtree_rotate_left(root, x, f);
 	}
-	*changed = rtree_refresh(x, f);
+	/* rtree_refresh() with the child heights already at hand */
+	c = h != x->height;
+	x->height = h;
+	if (f->augment)
+		c |= f->augment(x);
+	else if (f->update) {
+		f->update(x);
+		c = true;
+	}
+	*changed = c;
 	return x;
 }
 

@@ -72,6 +72,13 @@ struct vtlmem_conflict {
  */
 #define VTLMEM_RTABLE_CACHE 64u
 
+/*
+ * The table keeps its newest live handles (by id modulo this number) in a
+ * small array inside struct vtlmem_rtable instead of its handle tree, so a
+ * short-lived reservation is found and released in O(1).
+ */
+#define VTLMEM_RTABLE_YOUNG 16u
+
 struct vtlmem_rtree_node;
 
 /* The table. Treat as opaque; embed it wherever the kernel likes. */
@@ -79,7 +86,9 @@ struct vtlmem_rtable {
 	const struct vtlmem_platform *plat;
 	struct vtlmem_lock lock;
 	struct vtlmem_rtree_node *iroot;     /* intervals, by (start, end, mode) */
-	struct vtlmem_rtree_node *hroot;     /* live handles, by id              */
+	struct vtlmem_rtree_node *hroot;     /* older live handles, by id        */
+	void *young[VTLMEM_RTABLE_YOUNG];    /* newer live handles, by id mod
+					      * VTLMEM_RTABLE_YOUNG             */
 	void *cache;                         /* free objects, singly linked      */
 	uint32_t ncache;
 	void *retired;                       /* records of released handles      */

@@ -2162,6 +2162,106 @@ static void release_own_never_reads_a_record_of_an_earlier_init(void **state)
 	assert_int_equal(vtlmem_release_own(&f->t, b), 0);
 }
 
+/*
+ * The newest VTLMEM_RTABLE_YOUNG handles live in the table's young ring,
+ * older ones in its handle tree (reserve_internal.h): every handle is
+ * found, by id and by record, whichever holds it. 3 * YOUNG + 1 handles
+ * (every third shared), then released in steps of 5 modulo their number,
+ * which mixes old and young ones, the public release and release_own, and
+ * a fresh reservation between releases that keeps evicting from the ring.
+ */
+static void handles_older_than_the_young_ring_stay_found(void **state)
+{
+	struct fx *f = *state;
+	enum { K = 3 * VTLMEM_RTABLE_YOUNG + 1 };
+	vtlmem_resv_t h[K], x;
+	struct vtlmem_rtable_stats st;
+	enum vtlmem_rmode m;
+	unsigned i, j;
+
+	for (i = 0; i < K; i++) {
+		assert_int_equal(res1(f, 0x100000 + 2 * i * PG, PG, i % 3 ? EXCL : SHR, &h[i], NULL),
+				 0);
+		assert_int_equal(h[i].id, i + 1);
+		assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+	}
+	for (i = 0; i < K; i++) {
+		assert_true(vtlmem_resv_covers(&f->t, h[i], vtlmem_pa(0x100000 + 2 * i * PG), PG));
+		assert_false(vtlmem_resv_covers(&f->t, h[i], vtlmem_pa(0x100000 + 2 * i * PG + PG),
+						PG));
+		assert_int_equal(vtlmem_resv_mode(&f->t, h[i], &m), 0);
+		assert_int_equal(m, i % 3 ? EXCL : SHR);
+	}
+	for (i = 0, j = 0; i < K; i++, j = (j + 5) % K) {
+		if (i & 1)
+			assert_int_equal(vtlmem_release_own(&f->t, h[j]), 0);
+		else
+			rel(f, h[j]);
+		assert_int_equal(vtlmem_release(&f->t, h[j]), -VTLMEM_ENOENT);
+		assert_int_equal(vtlmem_release_own(&f->t, h[j]), -VTLMEM_ENOENT);
+		assert_false(vtlmem_is_reserved(&f->t, vtlmem_pa(0x100000 + 2 * j * PG), PG, SHR));
+		assert_int_equal(res1(f, 0x100000 + 2 * j * PG + PG, PG, EXCL, &x, NULL), 0);
+		assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+		rel(f, x);
+		vtlmem_rtable_stats(&f->t, &st);
+		assert_int_equal(st.handles, K - 1 - i);
+		assert_int_equal(st.intervals, K - 1 - i);
+		assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+	}
+}
+
+/*
+ * An exclusive request finds its place and its conflicts in one descent
+ * (reserve.c, excl_place): an overlap by an interval ordered before it
+ * that starts far below (a long shared one, with disjoint ones between)
+ * and by the one right after it are both -EBUSY, reported as the lowest
+ * overlapping interval, and change nothing; the gaps between are free.
+ */
+static void exclusive_request_sees_overlaps_on_both_sides_of_its_place(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_conflict c = CONFLICT_POISON;
+	struct vtlmem_rtable_stats s0, s1;
+	vtlmem_resv_t a, b, d, e, x = { 0x5a5a, NULL };
+
+	assert_int_equal(res1(f, 0x10000, 0x10000, SHR, &a, NULL), 0);   /* [0x10000, 0x20000) */
+	assert_int_equal(res1(f, 0x11000, PG, SHR, &b, NULL), 0);
+	assert_int_equal(res1(f, 0x30000, PG, EXCL, &d, NULL), 0);
+	assert_int_equal(res1(f, 0x40000, PG, EXCL, &e, NULL), 0);
+	vtlmem_rtable_stats(&f->t, &s0);
+	/* before: the long shared interval, not its neighbour in order */
+	assert_int_equal(res1(f, 0x18000, PG, EXCL, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, 0x10000, 0x10000, SHR);
+	assert_int_equal(res1(f, 0x1f000, 0x2000, EXCL, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, 0x10000, 0x10000, SHR);
+	/* after: the next interval only */
+	assert_int_equal(res1(f, 0x2f000, 0x1800, EXCL, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, 0x30000, PG, EXCL);
+	/* identical ranges, either mode */
+	assert_int_equal(res1(f, 0x30000, PG, EXCL, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, 0x30000, PG, EXCL);
+	assert_int_equal(res1(f, 0x11000, PG, EXCL, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, 0x10000, 0x10000, SHR);
+	/* both sides at once: the lower one */
+	assert_int_equal(res1(f, 0x1f800, 0x11000, EXCL, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, 0x10000, 0x10000, SHR);
+	assert_int_equal(x.id, 0x5a5a);
+	vtlmem_rtable_stats(&f->t, &s1);
+	assert_int_equal(s1.conflicts - s0.conflicts, 6);
+	assert_int_equal(s1.handles, s0.handles);
+	assert_int_equal(s1.intervals, s0.intervals);
+	/* the gaps are free, to the byte */
+	assert_int_equal(res1(f, 0x20000, 0x10000, EXCL, &x, NULL), 0);
+	rel(f, x);
+	assert_int_equal(res1(f, 0x31000, 0xf000, EXCL, &x, NULL), 0);
+	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+	rel(f, x);
+	rel(f, a);
+	rel(f, b);
+	rel(f, d);
+	rel(f, e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2169,6 +2269,8 @@ int main(void)
 		T(reserve_range_allocation_failures_change_nothing),
 		T(release_own_finds_the_record_and_refuses_stale_handles),
 		T(release_own_never_reads_a_record_of_an_earlier_init),
+		T(handles_older_than_the_young_ring_stay_found),
+		T(exclusive_request_sees_overlaps_on_both_sides_of_its_place),
 		T(conflict_reports_lowest_overlapping_interval),
 		T(conflict_same_start_reports_shorter_interval),
 		T(shared_request_conflicts_only_with_exclusive_neighbours),
