@@ -59,6 +59,7 @@
 #include "reserve_internal.h"
 
 #define PG VTLMEM_PAGE_SIZE
+#define CL_ALLOC (sizeof(struct vtlmem_cl_table) + 127)   /* room to align */
 
 bool vtlmem_claim_test_no_exclusion;
 
@@ -178,17 +179,21 @@ int vtlmem_claims_prepare(struct vtlmem_rtable *t)
 	const struct vtlmem_platform *p = t->plat;
 	struct vtlmem_cl_table *ct, *have;
 	struct rt_handle *h;
+	void *mem;
 	volatile uint8_t *z;
 	size_t i;
 
 	if (__atomic_load_n(&t->claims, __ATOMIC_ACQUIRE))
 		return 0;
-	ct = p->alloc(p->ctx, sizeof(*ct));
-	if (!ct)
+	mem = p->alloc(p->ctx, CL_ALLOC);
+	if (!mem)
 		return -VTLMEM_ENOMEM;
+	/* buckets on 128-byte boundaries: CPUs on neighbouring groups share no line */
+	ct = (struct vtlmem_cl_table *)(((uintptr_t)mem + 127) & ~(uintptr_t)127);
 	z = (volatile uint8_t *)ct;
 	for (i = 0; i < sizeof(*ct); i++)   /* freestanding: no memset */
 		z[i] = 0;
+	ct->mem = mem;
 	vtlmem_lock_acquire(p, &t->lock);
 	have = t->claims;
 	if (!have) {
@@ -199,7 +204,7 @@ int vtlmem_claims_prepare(struct vtlmem_rtable *t)
 	}
 	vtlmem_lock_release(p, &t->lock);
 	if (have)
-		p->free(p->ctx, ct, sizeof(*ct));
+		p->free(p->ctx, mem, CL_ALLOC);
 	return 0;
 }
 
@@ -218,10 +223,8 @@ static int claim_two(struct vtlmem_cl_table *ct, struct vtlmem_cl_bucket *b0, st
 	cl_take(b0, (unsigned)w0, page, n, mode);
 	cl_take(b1, (unsigned)w1, page, n, mode);
 	b0->s.reserves++;
-	c->b[0] = (uint8_t)(b0 - ct->b);
-	c->b[1] = (uint8_t)(b1 - ct->b);
-	c->w[0] = (uint8_t)w0;
-	c->w[1] = (uint8_t)w1;
+	c->at[0] = VTLMEM_CLAIM_AT(b0 - ct->b, w0);
+	c->at[1] = VTLMEM_CLAIM_AT(b1 - ct->b, w1);
 	return 0;
 }
 
@@ -280,6 +283,6 @@ void vtlmem_claims_free(struct vtlmem_rtable *t)
 
 	if (ct) {
 		t->claims = NULL;
-		t->plat->free(t->plat->ctx, ct, sizeof(*ct));
+		t->plat->free(t->plat->ctx, ct->mem, CL_ALLOC);
 	}
 }

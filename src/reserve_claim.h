@@ -20,9 +20,10 @@ struct rt_handle;
 
 /* A claim, released by index (the buckets and ways it occupies). */
 struct vtlmem_claim {
-	uint8_t b[2];    /* b[1] == b[0]: one bucket */
-	uint8_t w[2];
+	uint16_t at[2];  /* bucket | way << 8 of each; at[1] == at[0]: one bucket */
 };
+
+#define VTLMEM_CLAIM_AT(bucket, way) ((uint16_t)((bucket) | (unsigned)(way) << 8))
 
 /*
  * Make the claim table if it does not exist yet (one allocation, then the
@@ -96,6 +97,7 @@ _Static_assert(sizeof(struct vtlmem_cl_bucket) == 128, "a bucket is two cache li
 struct vtlmem_cl_table {
 	struct vtlmem_cl_bucket b[CL_BUCKETS];
 	uint64_t big;                             /* tree ranges over CL_BUCKETS groups */
+	void *mem;                                /* the allocation holding the table   */
 };
 
 
@@ -211,8 +213,7 @@ VTLMEM_HOT_INLINE int vtlmem_claim_pages(struct vtlmem_rtable *t, uint64_t page,
 	} else if (w >= 0) {
 		cl_take(b, (unsigned)w, page, npages, (uint32_t)mode);
 		b->s.reserves++;
-		*c = (struct vtlmem_claim){ { (uint8_t)(b - ct->b), (uint8_t)(b - ct->b) },
-					    { (uint8_t)w, (uint8_t)w } };
+		c->at[0] = c->at[1] = VTLMEM_CLAIM_AT(b - ct->b, w);
 		ret = 0;
 	}
 out:
@@ -223,17 +224,17 @@ out:
 VTLMEM_HOT_INLINE void vtlmem_claim_release(struct vtlmem_rtable *t, const struct vtlmem_claim *c)
 {
 	struct vtlmem_cl_table *ct = (struct vtlmem_cl_table *)t->claims;
-	struct vtlmem_cl_bucket *b = &ct->b[c->b[0]];
+	struct vtlmem_cl_bucket *b = &ct->b[c->at[0] & 0xff];
 
 	cl_lock(b);
-	if (--b->s.e[c->w[0]].holders == 0)
+	if (--b->s.e[c->at[0] >> 8].holders == 0)
 		b->s.used--;
 	b->s.releases++;
 	cl_unlock(b);
-	if (c->b[1] != c->b[0]) {
-		b = &ct->b[c->b[1]];
+	if (c->at[1] != c->at[0]) {
+		b = &ct->b[c->at[1] & 0xff];
 		cl_lock(b);
-		if (--b->s.e[c->w[1]].holders == 0)
+		if (--b->s.e[c->at[1] >> 8].holders == 0)
 			b->s.used--;
 		cl_unlock(b);
 	}
