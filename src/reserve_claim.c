@@ -11,9 +11,8 @@
  * CL_GROUP_SHIFT); group g's bucket is g mod CL_BUCKETS. A bucket is a
  * 128-byte, spinlock-protected set of CL_WAYS claims {first page, pages,
  * mode, holders}, plus `tree`, the number of tree reservations (handles of
- * the interval tree) that touch a page of one of its groups. `big`, for
- * the whole table, counts the tree ranges spanning more than CL_BUCKETS
- * groups (which would mark every bucket). A claim spans at most two groups
+ * the interval tree) that touch a page of one of its groups (a range over
+ * CL_BUCKETS groups marks every bucket once). A claim spans at most two groups
  * (CL_MAX_PAGES <= CL_GROUP_PAGES + 1) and is recorded in the bucket of
  * each group it touches, so two claims that share a page meet in that
  * page's bucket. The claim table is made by vtlmem_claims_prepare() on the
@@ -21,15 +20,15 @@
  *
  * Exactness against the interval tree (the only other place reservations
  * live). A claim locks its buckets and proceeds only if no tree
- * reservation marks them and big is 0; otherwise the call reserves
- * through the tree. A tree reservation (table lock held) first marks the
- * buckets of all its pages' groups (or increments big), each under the
- * bucket's lock, then checks every such bucket under its lock for
+ * reservation marks them; otherwise the call reserves through the tree.
+ * A tree reservation (table lock held) first marks the buckets of all its
+ * pages' groups, each under the bucket's lock, then checks every such
+ * bucket under its lock for
  * conflicting claims. For one bucket B, either the claim's critical
  * section on B comes first, and the tree's later check of B finds the
  * claim (-EBUSY), or the tree's mark of B comes first, and the claim,
- * taking B's lock after it, sees the mark (or big: incremented before any
- * bucket is checked) and goes to the tree, where the table lock orders it
+ * taking B's lock after it, sees the mark and goes to the tree, where the
+ * table lock orders it
  * after the tree reservation. So a claim and a tree reservation of one
  * page never both succeed in conflicting modes.
  *
@@ -39,14 +38,13 @@
  * entries, one line).
  *
  * Scaling (64 CPUs): a claim touches only its 1-2 buckets' lines (lock,
- * entries, counters) and reads big, a line written only when a tree range
- * of more than CL_BUCKETS groups comes or goes. CPUs on pages of different
+ * entries, counters). CPUs on pages of different
  * groups meet only if the groups agree mod CL_BUCKETS (one group in 256
  * across 16 MiB of VTL0 memory); CPUs on pages of one group (a 64 KiB
  * stretch) share its bucket line. Nothing global is written. Tree
- * reservations cost one bucket lock round trip more per group they touch;
- * ranges over CL_BUCKETS groups scan the whole claim table
- * (O(CL_BUCKETS * CL_WAYS), bounded).
+ * reservations cost one bucket lock round trip more per group they touch,
+ * at most CL_BUCKETS (ranges over CL_BUCKETS groups mark and scan the whole
+ * claim table: O(CL_BUCKETS * CL_WAYS), bounded).
  *
  * Context: claims and their release run with preemption off (the caller's
  * preempt_off, which disables interrupts wherever slots are used from
@@ -81,10 +79,8 @@ static void mark(struct vtlmem_cl_table *ct, const struct rt_handle *h, int d)
 	cursor_init(&c, (struct rt_handle *)h);
 	for (i = 0; i < h->nref; i++) {
 		groups_of(*cursor_next(&c), &first, &last);
-		if (last - first >= CL_BUCKETS) {
-			__atomic_store_n(&ct->big, ct->big + (uint64_t)(int64_t)d, __ATOMIC_RELAXED);
-			continue;
-		}
+		if (last - first >= CL_BUCKETS)
+			last = first + CL_BUCKETS - 1;   /* every bucket, once */
 		for (g = first; g <= last; g++) {
 			b = cl_bucket_of(ct, g);
 			cl_lock(b);
@@ -209,7 +205,7 @@ int vtlmem_claims_prepare(struct vtlmem_rtable *t)
 }
 
 /* Both buckets locked, unmarked: record the claim in each. */
-static int claim_two(struct vtlmem_cl_table *ct, struct vtlmem_cl_bucket *b0, struct vtlmem_cl_bucket *b1,
+static int claim_two(struct vtlmem_cl_bucket *b0, struct vtlmem_cl_bucket *b1,
 		     uint64_t page, unsigned n, uint32_t mode, struct vtlmem_claim *c)
 {
 	int w0 = cl_way_for(b0, page, n, mode), w1 = w0 == -2 ? 0 : cl_way_for(b1, page, n, mode);
@@ -223,8 +219,10 @@ static int claim_two(struct vtlmem_cl_table *ct, struct vtlmem_cl_bucket *b0, st
 	cl_take(b0, (unsigned)w0, page, n, mode);
 	cl_take(b1, (unsigned)w1, page, n, mode);
 	b0->s.reserves++;
-	c->at[0] = VTLMEM_CLAIM_AT(b0 - ct->b, w0);
-	c->at[1] = VTLMEM_CLAIM_AT(b1 - ct->b, w1);
+	c->b[0] = b0;
+	c->b[1] = b1;
+	c->w[0] = (uint8_t)w0;
+	c->w[1] = (uint8_t)w1;
 	return 0;
 }
 
@@ -238,8 +236,8 @@ int vtlmem_claim_pair(struct vtlmem_cl_table *ct, uint64_t page, unsigned n, uin
 
 	cl_lock(b0 < b1 ? b0 : b1);
 	cl_lock(b0 < b1 ? b1 : b0);
-	if (!__atomic_load_n(&ct->big, __ATOMIC_RELAXED) && !b0->s.tree && !b1->s.tree)
-		ret = claim_two(ct, b0, b1, page, n, mode, c);
+	if (!b0->s.tree && !b1->s.tree)
+		ret = claim_two(b0, b1, page, n, mode, c);
 	cl_unlock(b0);
 	cl_unlock(b1);
 	return ret;

@@ -19,11 +19,12 @@ struct rt_handle;
 #define VTLMEM_CLAIM_MAX_PAGES 17u
 
 /* A claim, released by index (the buckets and ways it occupies). */
-struct vtlmem_claim {
-	uint16_t at[2];  /* bucket | way << 8 of each; at[1] == at[0]: one bucket */
-};
+struct vtlmem_cl_bucket;
 
-#define VTLMEM_CLAIM_AT(bucket, way) ((uint16_t)((bucket) | (unsigned)(way) << 8))
+struct vtlmem_claim {
+	struct vtlmem_cl_bucket *b[2];   /* b[1] == b[0]: one bucket */
+	uint8_t w[2];
+};
 
 /*
  * Make the claim table if it does not exist yet (one allocation, then the
@@ -41,7 +42,7 @@ extern bool vtlmem_claim_test_no_exclusion;
 
 /*
  * Tree side, table lock held (reserve.c): before handle h is committed,
- * mark the buckets of its pages (or count it as big) and check them for
+ * mark the buckets of its pages' groups and check them for
  * conflicting claims. Returns 0, or -VTLMEM_EBUSY with *conf (if not
  * NULL) set to the conflicting claim's page and mode and nothing marked.
  */
@@ -96,7 +97,6 @@ _Static_assert(sizeof(struct vtlmem_cl_bucket) == 128, "a bucket is two cache li
 
 struct vtlmem_cl_table {
 	struct vtlmem_cl_bucket b[CL_BUCKETS];
-	uint64_t big;                             /* tree ranges over CL_BUCKETS groups */
 	void *mem;                                /* the allocation holding the table   */
 };
 
@@ -204,7 +204,7 @@ VTLMEM_HOT_INLINE int vtlmem_claim_pages(struct vtlmem_rtable *t, uint64_t page,
 		return vtlmem_claim_pair(ct, page, npages, (uint32_t)mode, c);
 	b = cl_bucket_of(ct, g);
 	cl_lock(b);
-	if (__atomic_load_n(&ct->big, __ATOMIC_RELAXED) || b->s.tree)
+	if (b->s.tree)
 		goto out;
 	w = cl_way_for(b, page, npages, (uint32_t)mode);
 	if (w == -2) {
@@ -213,7 +213,8 @@ VTLMEM_HOT_INLINE int vtlmem_claim_pages(struct vtlmem_rtable *t, uint64_t page,
 	} else if (w >= 0) {
 		cl_take(b, (unsigned)w, page, npages, (uint32_t)mode);
 		b->s.reserves++;
-		c->at[0] = c->at[1] = VTLMEM_CLAIM_AT(b - ct->b, w);
+		c->b[0] = c->b[1] = b;
+		c->w[0] = c->w[1] = (uint8_t)w;
 		ret = 0;
 	}
 out:
@@ -221,20 +222,19 @@ out:
 	return ret;
 }
 
-VTLMEM_HOT_INLINE void vtlmem_claim_release(struct vtlmem_rtable *t, const struct vtlmem_claim *c)
+VTLMEM_HOT_INLINE void vtlmem_claim_release(const struct vtlmem_claim *c)
 {
-	struct vtlmem_cl_table *ct = (struct vtlmem_cl_table *)t->claims;
-	struct vtlmem_cl_bucket *b = &ct->b[c->at[0] & 0xff];
+	struct vtlmem_cl_bucket *b = c->b[0];
 
 	cl_lock(b);
-	if (--b->s.e[c->at[0] >> 8].holders == 0)
+	if (--b->s.e[c->w[0]].holders == 0)
 		b->s.used--;
 	b->s.releases++;
 	cl_unlock(b);
-	if (c->at[1] != c->at[0]) {
-		b = &ct->b[c->at[1] & 0xff];
+	if (c->b[1] != c->b[0]) {
+		b = c->b[1];
 		cl_lock(b);
-		if (--b->s.e[c->at[1] >> 8].holders == 0)
+		if (--b->s.e[c->w[1]].holders == 0)
 			b->s.used--;
 		cl_unlock(b);
 	}

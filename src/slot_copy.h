@@ -20,7 +20,7 @@ _Static_assert(VTLMEM_PHYSPTR_SLOT_PAGES == 2, "vtlmem_slot_copy maps 1 or 2 pag
 
 static inline uintptr_t slot_va(const struct vtlmem_vmap *vm, unsigned cpu, uint32_t first)
 {
-	return vm->slot_base + ((uint64_t)cpu * (vm->spc + 1) + first) * PG;
+	return vm->cpus[cpu].s.va + (uint64_t)first * PG;
 }
 
 /* A per-CPU counter: written by its CPU only, read from anywhere. */

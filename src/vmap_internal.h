@@ -78,7 +78,7 @@ struct slot_cpu {
 			uint32_t top;          /* slot pages in use */
 			uint32_t depth;        /* slots in use      */
 			unsigned long gen;
-			struct slot_ent *stack;
+			uintptr_t va;          /* slot page 0's VA  */
 			uint64_t maps, unmaps, flush_pages, flush_all;
 			uint64_t **pte;        /* leaf entry of each slot page */
 		} s;

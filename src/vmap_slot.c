@@ -34,7 +34,7 @@ int vtlmem_vmap_slots_init(struct vtlmem_vmap *vm)
 		sc->s.top = 0;
 		sc->s.depth = 0;
 		sc->s.gen = 0;
-		sc->s.stack = &vm->ents[(size_t)c * vm->spc];
+		sc->s.va = vm->slot_base + (uint64_t)c * (vm->spc + 1) * PG;
 		sc->s.pte = &vm->slot_pte[(size_t)c * vm->spc];
 		sc->s.maps = sc->s.unmaps = 0;
 		sc->s.flush_pages = sc->s.flush_all = 0;
@@ -114,7 +114,7 @@ static void slot_push(struct vtlmem_vmap *vm, unsigned cpu, const vtlmem_paddr_t
 		      uint32_t n, uint64_t attrs, struct vtlmem_slot *s)
 {
 	struct slot_cpu *c = &vm->cpus[cpu];
-	struct slot_ent *e = &c->s.stack[c->s.depth++];
+	struct slot_ent *e = &vm->ents[(size_t)cpu * vm->spc + c->s.depth++];
 
 	e->first = c->s.top;
 	e->n = n;
@@ -176,7 +176,7 @@ int vtlmem_slot_unmap(struct vtlmem_vmap *vm, struct vtlmem_slot *s)
 	if (cpu >= vm->ncpus || s->cpu != cpu || !vm->cpus[cpu].s.depth)
 		return -VTLMEM_EDEADLK;
 	c = &vm->cpus[cpu];
-	e = &c->s.stack[c->s.depth - 1];
+	e = &vm->ents[(size_t)cpu * vm->spc + c->s.depth - 1];
 	if (e->first != s->first || e->n != s->npages || e->gen != s->gen ||
 	    vtlmem_va_val(s->va) != slot_va(vm, cpu, e->first))
 		return -VTLMEM_EDEADLK;

@@ -69,6 +69,21 @@ struct shot {
 	unsigned long cookie;
 };
 
+/* A page claim of r, with preemption off from here if it is taken (0). */
+VTLMEM_HOT_INLINE int shot_claim(struct vtlmem_vtl0 *ctx, const struct vtlmem_range *r,
+				 enum vtlmem_rmode mode, struct shot *s)
+{
+	const struct vtlmem_platform *vp = ctx->vm->p;
+	int ret;
+
+	s->cookie = vp->preempt_off(vp->ctx);
+	ret = vtlmem_claim_pages(ctx->rt, vtlmem_pa_val(r->pa) >> VTLMEM_PAGE_SHIFT,
+				 (unsigned)(r->len >> VTLMEM_PAGE_SHIFT), mode, &s->c);
+	if (__builtin_expect(ret != 0, 0))
+		vp->preempt_on(vp->ctx, s->cookie);
+	return ret;
+}
+
 /*
  * Reserve the whole pages r (checked by vtlmem_check_pages_args) for one
  * call: one ownership question, then for up to VTLMEM_CLAIM_MAX_PAGES
@@ -81,7 +96,7 @@ struct shot {
 VTLMEM_HOT_INLINE int shot_reserve(struct vtlmem_vtl0 *ctx, const struct vtlmem_range *r, bool write,
 			struct shot *s)
 {
-	const struct vtlmem_platform *p = ctx->plat, *vp = ctx->vm->p;
+	const struct vtlmem_platform *p = ctx->plat;
 	enum vtlmem_rmode mode = write ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED;
 	uint64_t np = r->len >> VTLMEM_PAGE_SHIFT;
 	int ret;
@@ -89,20 +104,14 @@ VTLMEM_HOT_INLINE int shot_reserve(struct vtlmem_vtl0 *ctx, const struct vtlmem_
 	if (!p->ownership || p->ownership(p->ctx, r->pa, r->len) != VTLMEM_OWNER_VTL0)
 		return -VTLMEM_EPERM;
 	s->h.id = 0;
-	s->h.rec = NULL;
-	while (np <= VTLMEM_CLAIM_MAX_PAGES) {
-		s->cookie = vp->preempt_off(vp->ctx);
-		ret = vtlmem_claim_pages(ctx->rt, vtlmem_pa_val(r->pa) >> VTLMEM_PAGE_SHIFT,
-					 (unsigned)np, mode, &s->c);
-		if (ret == 0)
-			return 0;
-		vp->preempt_on(vp->ctx, s->cookie);
-		if (ret < 0)
-			return ret;
-		if (__atomic_load_n(&ctx->rt->claims, __ATOMIC_ACQUIRE))
-			break;                     /* marked or full: the tree */
-		ret = vtlmem_claims_prepare(ctx->rt);   /* the first call: try again */
-		if (ret)
+	if (np <= VTLMEM_CLAIM_MAX_PAGES) {
+		ret = shot_claim(ctx, r, mode, s);
+		if (ret == 1 && !__atomic_load_n(&ctx->rt->claims, __ATOMIC_ACQUIRE)) {
+			ret = vtlmem_claims_prepare(ctx->rt);   /* the first call */
+			if (!ret)
+				ret = shot_claim(ctx, r, mode, s);
+		}
+		if (ret <= 0)
 			return ret;
 	}
 	return vtlmem_reserve_owned(ctx->rt, r, mode, &s->h);
@@ -116,7 +125,7 @@ VTLMEM_HOT_INLINE void shot_release(struct vtlmem_vtl0 *ctx, const struct shot *
 		vtlmem_release_own(ctx->rt, s->h);   /* cannot fail: h is live */
 		return;
 	}
-	vtlmem_claim_release(ctx->rt, &s->c);
+	vtlmem_claim_release(&s->c);
 	vp->preempt_on(vp->ctx, s->cookie);
 }
 
