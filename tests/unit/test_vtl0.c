@@ -850,6 +850,80 @@ static void one_shot_calls_ask_the_ownership_op_once(void **state)
 	finish();
 }
 
+/*
+ * The one-shot calls claim up to 17 pages (64 KiB at any offset) without
+ * the table; longer spans, and spans whose 16-page group a reservation
+ * made with vtlmem_reserve() touches, reserve through the tree (counted
+ * in the table's own reserves field). VTL0 page n lies in group
+ * (4096 + n) / 16 (HOSTPLAT_VTL0_BASE is 16 MiB).
+ */
+static void one_shot_calls_claim_up_to_17_pages_and_use_the_tree_otherwise(void **state)
+{
+	static uint8_t b[18 * PG], want[18 * PG];
+	struct vtlmem_range held = { vtl0env_page(195), PG };
+	vtlmem_resv_t h;
+	uint64_t tree;
+	size_t done;
+
+	(void)state;
+	start();
+	fill_phys(vtl0env_pa(200), 18 * PG, 3);
+	memcpy(want, vtl0env_dm(E, vtl0env_pa(200)), sizeof(want));
+	tree = E->rt.reserves;
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(200), b, 8, &done), 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(vtl0env_pa(200) + 100), b, 16 * PG, &done),
+			 0);                                            /* 17 pages */
+	assert_memory_equal(b, want + 100, 16 * PG);
+	assert_int_equal(E->rt.reserves, tree);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(vtl0env_pa(200) + 100), b,
+					  17 * PG - 99, &done), 0);      /* 18 pages */
+	assert_int_equal(done, 17 * PG - 99);
+	assert_memory_equal(b, want + 100, 17 * PG - 99);
+	assert_int_equal(E->rt.reserves, tree + 1);
+	/* page 195 held: group 12 (pages 192..207) is marked, group 13 is not */
+	assert_int_equal(vtlmem_reserve(&E->rt, &held, 1, VTLMEM_RES_SHARED, &h, NULL), 0);
+	tree = E->rt.reserves;
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(200), b, PG, &done), 0);
+	assert_memory_equal(b, want, PG);
+	assert_int_equal(E->rt.reserves, tree + 1);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtl0env_page(210), b, PG, &done), 0);
+	assert_int_equal(E->rt.reserves, tree + 1);
+	assert_int_equal(vtlmem_release(&E->rt, h), 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(200), b, PG, &done), 0);
+	assert_int_equal(E->rt.reserves, tree + 1);
+	assert_false(reserved(vtl0env_pa(192), 32 * PG));
+	finish();
+}
+
+/*
+ * Pages the manager cannot map (above the width its entries hold, here
+ * 2^52 with the platform's pa_bits raised to 64) are refused before any
+ * byte moves, even when the first pages of the span could be mapped.
+ */
+static void a_span_reaching_past_what_the_manager_maps_copies_nothing(void **state)
+{
+	const uint64_t pa = (1ull << 52) - 2 * PG + 16;
+	uint8_t b[3 * PG];
+	uint64_t end;
+	size_t done = 5;
+
+	(void)state;
+	start();
+	end = E->hp.vtl0_end;
+	E->hp.ops.pa_bits = 64;
+	E->hp.vtl0_end = UINT64_MAX;
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa), b, 2 * PG, &done), -VTLMEM_ERANGE);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa), b, 40 * PG, &done), -VTLMEM_ERANGE);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa), b, 2 * PG, &done), -VTLMEM_ERANGE);
+	assert_int_equal(done, 0);
+	E->hp.ops.pa_bits = 52;
+	E->hp.vtl0_end = end;
+	assert_false(reserved(pa & ~(uint64_t)(PG - 1), 3 * PG));
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -873,6 +947,8 @@ int main(void)
 		cmocka_unit_test(one_shot_copies_need_two_slot_pages_for_two_page_spans),
 		cmocka_unit_test(one_shot_allocation_failures_change_nothing),
 		cmocka_unit_test(one_shot_calls_ask_the_ownership_op_once),
+		cmocka_unit_test(one_shot_calls_claim_up_to_17_pages_and_use_the_tree_otherwise),
+		cmocka_unit_test(a_span_reaching_past_what_the_manager_maps_copies_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
