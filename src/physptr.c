@@ -9,7 +9,12 @@
  *  - offset < page size and offset + bytes <= npages * page size, so every
  *    byte position an in-bounds access computes is < 2^64 and its page
  *    index is < npages.
- *  - h->map, when set, maps all npages pages in order at h->map_va.
+ *  - h->map, when set, maps all npages pages in order at h->map_va; then
+ *    h->pbase = map_va + offset, h->rlim = count + 1 and h->wlim = count + 1
+ *    for a RW handle; without a persistent mapping rlim = wlim = 0. So an
+ *    access of elements [i, i + n) (no wrap) may take the persistent path
+ *    iff i + n < rlim (wlim for a write): one compare covers "mapped",
+ *    "RW" and "in bounds" (count + 1 cannot wrap: count <= bytes < 2^64).
  *  - h->quarantined is set (never cleared) once a window mapping of h was
  *    unmapped: from then on the reservation is only released after a
  *    flush (destroy).
@@ -130,6 +135,9 @@ static void fill(struct vtlmem_physptr *h, struct vtlmem_rtable *rt, struct vtlm
 	h->quarantined = 0;
 	h->map = NULL;
 	h->map_va = 0;
+	h->pbase = 0;
+	h->rlim = 0;
+	h->wlim = 0;
 }
 
 /* Reserve ranges for h, make it live, map it if asked. */
@@ -252,6 +260,9 @@ int vtlmem_physptr_map_persistent(struct vtlmem_physptr *h)
 		return ret;
 	h->map = m;
 	h->map_va = vtlmem_va_val(va);
+	h->pbase = h->map_va + h->offset;
+	h->rlim = h->count + 1;
+	h->wlim = h->prot == VTLMEM_PROT_RW ? h->count + 1 : 0;
 	return 0;
 }
 
@@ -262,6 +273,9 @@ int vtlmem_physptr_destroy(struct vtlmem_physptr *h)
 	if (!live(h))
 		return -VTLMEM_EINVAL;
 	if (h->map) {
+		h->rlim = 0;
+		h->wlim = 0;
+		h->pbase = 0;
 		/* Cannot fail for our live mapping; it quarantines the VA. */
 		vtlmem_vmap_unmap(h->vm, h->map);
 		h->map = NULL;
@@ -397,9 +411,9 @@ static int copy_chunks(struct vtlmem_physptr *h, uint64_t pos, uint8_t *buf, siz
 }
 
 static __attribute__((noinline)) int slice(struct vtlmem_physptr *h, size_t i, size_t n,
-					   void *buf, bool write, size_t *done)
+					   void *buf, size_t *done, bool write)
 {
-	size_t dummy, end, left;
+	size_t dummy, end;
 	uint64_t pos, len;
 
 	if (!done)
@@ -415,65 +429,90 @@ static __attribute__((noinline)) int slice(struct vtlmem_physptr *h, size_t i, s
 		return -VTLMEM_ERANGE;
 	if (n == 0)
 		return 0;
-	/* In bounds: both fit below offset + bytes <= npages * page size. */
+	/*
+	 * In bounds: both fit below offset + bytes <= npages * page size. A
+	 * handle with a persistent mapping never gets here with every check
+	 * passed (slice_fast served it): what is left maps per access.
+	 */
 	pos = h->offset + (uint64_t)i * h->elem_size;
 	len = (uint64_t)n * h->elem_size;
-	if (h->map) {
-		left = copy_at(h->map_va + pos, buf, len, write);
-		*done = len - left;
-		return left ? -VTLMEM_EFAULT : 0;
-	}
 	return copy_chunks(h, pos, buf, len, write, done);
+}
+
+/* What a fault on the persistent path needs to set *done exactly. */
+struct fast_undo {
+	size_t *done;
+	size_t len;
+};
+
+static __attribute__((noinline, cold)) int fast_fault(const struct fast_undo *u, size_t left)
+{
+	if (u->done)
+		*u->done = u->len - left;
+	return -VTLMEM_EFAULT;
 }
 
 /*
  * The persistent-mapping path of slice(), for the common case: a live
- * handle with a persistent mapping, n >= 1, the elements in bounds, buf
- * given (and RW for a write): exactly slice()'s checks, all passing, then
- * the copy. Anything else falls back to slice(), which finds the error in
- * the documented order.
+ * handle with a persistent mapping (RW for a write), buf given, elements
+ * [i, i + n) in bounds (n == 0 included: it copies nothing and returns 0):
+ * exactly slice()'s checks, all passing, then the copy. The mapping, the RW
+ * check and the bounds are one compare against rlim/wlim (invariants at the
+ * top). Anything else falls back to slice(), which finds the error in the
+ * documented order. Reads self and the four fields after it (40 contiguous
+ * bytes), writes nothing in the handle (so no atomics: concurrent accesses
+ * are plain reads of fields only create/map_persistent/destroy change).
+ *
+ * *done is set to the whole length before the copy, so the common case
+ * keeps nothing live across it but what a fault needs (u, on the stack);
+ * a fault then corrects *done to the bytes copied.
  */
 static inline __attribute__((always_inline)) int slice_fast(struct vtlmem_physptr *h,
 							      size_t i, size_t n, void *buf,
-							      bool write, size_t *done)
+							      size_t *done, bool write)
 {
-	uint64_t pos, len;
-	size_t end, left;
+	struct fast_undo u;
+	size_t end, es, left;
+	uintptr_t va;
 
-	if (h && h->self == h && h->map && buf && n &&
-	    !__builtin_add_overflow(i, n, &end) && end <= h->count &&
-	    (!write || h->prot == VTLMEM_PROT_RW)) {
-		pos = h->offset + (uint64_t)i * h->elem_size;
-		len = (uint64_t)n * h->elem_size;
-		left = copy_at(h->map_va + pos, buf, len, write);
+	if (h && h->self == h && buf && !__builtin_add_overflow(i, n, &end) &&
+	    end < (write ? h->wlim : h->rlim)) {
+		/* In bounds: i * es and n * es fit below bytes. */
+		es = h->elem_size;
+		va = h->pbase + i * es;
+		u.len = n * es;
+		u.done = done;
 		if (done)
-			*done = len - left;
-		return left ? -VTLMEM_EFAULT : 0;
+			*done = u.len;
+		left = copy_at(va, buf, u.len, write);
+		if (__builtin_expect(left != 0, 0))
+			return fast_fault(&u, left);
+		return 0;
 	}
-	return slice(h, i, n, buf, write, done);
+	return slice(h, i, n, buf, done, write);
 }
 
 int vtlmem_physptr_read_slice(struct vtlmem_physptr *h, size_t i, size_t n, void *dst,
 			      size_t *done)
 {
-	return slice_fast(h, i, n, dst, false, done);
+	return slice_fast(h, i, n, dst, done, false);
 }
 
 int vtlmem_physptr_write_slice(struct vtlmem_physptr *h, size_t i, size_t n,
 			       const void *src, size_t *done)
 {
 	/* The buffer is only read on this path (write == true). */
-	return slice_fast(h, i, n, (void *)(uintptr_t)src, true, done);
+	return slice_fast(h, i, n, (void *)(uintptr_t)src, done, true);
 }
 
 int vtlmem_physptr_read(struct vtlmem_physptr *h, size_t i, void *dst, size_t *done)
 {
-	return slice(h, i, 1, dst, false, done);
+	return slice_fast(h, i, 1, dst, done, false);
 }
 
 int vtlmem_physptr_write(struct vtlmem_physptr *h, size_t i, const void *src, size_t *done)
 {
-	return slice(h, i, 1, (void *)(uintptr_t)src, true, done);
+	return slice_fast(h, i, 1, (void *)(uintptr_t)src, done, true);
 }
 
 /* ---- single-copy-atomic fields ---- */
@@ -540,18 +579,15 @@ static int field_pos(const struct vtlmem_physptr *h, uint64_t off, unsigned widt
 	return 0;
 }
 
-static int field(struct vtlmem_physptr *h, uint64_t pos, unsigned width, uint64_t *val,
-		 bool store)
+/* The field at pos through a slot of its page. */
+static int field_slot(struct vtlmem_physptr *h, uint64_t pos, unsigned width, uint64_t *val,
+		      bool store)
 {
 	vtlmem_paddr_t page;
 	struct vtlmem_slot s;
 	uintptr_t va;
 	int ret, ret2;
 
-	if (h->map) {
-		va = h->map_va + pos;
-		return store ? store_at(va, width, *val) : load_at(va, width, val);
-	}
 	page = page_at(h, pos >> SHIFT);
 	ret = vtlmem_slot_map(h->vm, &page, 1, store ? VTLMEM_PROT_RW : VTLMEM_PROT_RO,
 			      h->cache, h->resv, &s);
@@ -563,7 +599,12 @@ static int field(struct vtlmem_physptr *h, uint64_t pos, unsigned width, uint64_
 	return ret ? ret : ret2;
 }
 
-int vtlmem_physptr_load(struct vtlmem_physptr *h, uint64_t off, unsigned width, uint64_t *out)
+/*
+ * load/store with the checks in the documented order, through a slot: what
+ * the persistent paths below do not serve.
+ */
+static __attribute__((noinline)) int load_slow(struct vtlmem_physptr *h, uint64_t off,
+					       unsigned width, uint64_t *out)
 {
 	uint64_t pos, v;
 	int ret;
@@ -573,13 +614,15 @@ int vtlmem_physptr_load(struct vtlmem_physptr *h, uint64_t off, unsigned width, 
 	ret = field_pos(h, off, width, &pos);
 	if (ret)
 		return ret;
-	ret = field(h, pos, width, &v, false);
+	/* A persistently mapped handle gets here only by failing a check. */
+	ret = field_slot(h, pos, width, &v, false);
 	if (!ret)
 		*out = v;
 	return ret;
 }
 
-int vtlmem_physptr_store(struct vtlmem_physptr *h, uint64_t off, unsigned width, uint64_t v)
+static __attribute__((noinline)) int store_slow(struct vtlmem_physptr *h, uint64_t off,
+						unsigned width, uint64_t v)
 {
 	uint64_t pos;
 	int ret;
@@ -591,5 +634,35 @@ int vtlmem_physptr_store(struct vtlmem_physptr *h, uint64_t off, unsigned width,
 	ret = field_pos(h, off, width, &pos);
 	if (ret)
 		return ret;
-	return field(h, pos, width, &v, true);
+	return field_slot(h, pos, width, &v, true);
+}
+
+/*
+ * The persistent path of load/store: a live handle with a persistent
+ * mapping (rlim != 0; wlim != 0: and RW), the other checks of the slow
+ * path all passing (pbase is page-aligned + offset, so pbase + off is
+ * aligned as the field's physical address is), then the access. Anything
+ * else goes to the slow path, which finds the error in the documented order.
+ */
+int vtlmem_physptr_load(struct vtlmem_physptr *h, uint64_t off, unsigned width, uint64_t *out)
+{
+	uint64_t end;
+
+	if (h && h->self == h && h->rlim && out && width_ok(width) &&
+	    !__builtin_add_overflow(off, (uint64_t)width, &end) && end <= h->bytes &&
+	    !((h->pbase + off) & (width - 1)))
+		return load_at(h->pbase + off, width, out);
+	return load_slow(h, off, width, out);
+}
+
+int vtlmem_physptr_store(struct vtlmem_physptr *h, uint64_t off, unsigned width, uint64_t v)
+{
+	uint64_t end;
+
+	if (h && h->self == h && h->wlim && width_ok(width) &&
+	    (width == 8 || !(v >> (width * 8))) &&
+	    !__builtin_add_overflow(off, (uint64_t)width, &end) && end <= h->bytes &&
+	    !((h->pbase + off) & (width - 1)))
+		return store_at(h->pbase + off, width, v);
+	return store_slow(h, off, width, v);
 }

@@ -48,7 +48,9 @@
  * type for which it could be meant; it is a caller bug, reported as one.
  *
  * Concurrency: read/write/load/store calls on one handle may run
- * concurrently (they change nothing in the handle but an atomic flag); create,
+ * concurrently (they change nothing in the handle but an atomic flag, set
+ * when a window mapping is unmapped; an access through the persistent
+ * mapping changes nothing in the handle); create,
  * vtlmem_physptr_map_persistent and destroy must not run concurrently with
  * any other call on the same handle. Accesses may sleep nowhere; per-CPU slot
  * use disables preemption (platform op) around each copy only.
@@ -99,15 +101,19 @@ struct vtlmem_physptr_attr {
  */
 struct vtlmem_physptr {
 	struct vtlmem_physptr *self;     /* == this handle while live          */
+	/* An access through the persistent mapping reads self and these 5. */
+	size_t rlim;                     /* count + 1 while mapped, else 0     */
+	size_t wlim;                     /* the same, 0 for a RO handle        */
+	size_t elem_size;
+	uintptr_t pbase;                 /* map_va + offset while mapped       */
+	uint64_t bytes;                  /* elem_size * count                  */
 	struct vtlmem_rtable *rt;
 	struct vtlmem_vmap *vm;
 	const vtlmem_paddr_t *pages;     /* NULL: contiguous from base         */
 	vtlmem_paddr_t base;             /* first page of a contiguous handle  */
 	size_t npages;
 	uint64_t offset;                 /* of element 0 in the first page     */
-	size_t elem_size;
 	size_t count;
-	uint64_t bytes;                  /* elem_size * count                  */
 	enum vtlmem_prot prot;
 	enum vtlmem_cache cache;
 	unsigned flags;
@@ -217,7 +223,8 @@ int vtlmem_physptr_write(struct vtlmem_physptr *h, size_t i, const void *src, si
 /*
  * Copy elements [i, i + n) out to dst / in from src (n * elem_size bytes of
  * caller memory, which must not be VTL0 memory). *done (if done is not NULL)
- * is always set: the bytes copied, also on error. Returns 0 (every byte
+ * is always set: the bytes copied, also on error (it may be written before
+ * the copy too, so it must not lie in dst/src). Returns 0 (every byte
  * copied), or, checked in this order:
  *   -VTLMEM_EINVAL    h NULL, dead or a copy; dst/src NULL with n > 0
  *   -VTLMEM_EACCES    write through a RO handle

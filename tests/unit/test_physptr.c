@@ -1064,6 +1064,7 @@ static void destroy_purges_at_once_when_the_deferred_release_cannot_be_recorded(
 	struct vtlmem_physptr_attr a = attr(1, VTLMEM_PROT_RW, VTLMEM_PHYSPTR_PERSISTENT);
 	vtlmem_paddr_t pg[1] = { vtl0env_page(120) };
 	struct vtlmem_physptr h;
+	struct vtl0env_snap s0, s1;
 	unsigned long shoots;
 	uint8_t x = 1;
 
@@ -1082,12 +1083,326 @@ static void destroy_purges_at_once_when_the_deferred_release_cannot_be_recorded(
 	E->hp.fail_shootdowns = 1;
 	assert_int_equal(vtlmem_physptr_destroy(&h), -VTLMEM_EIO);
 	assert_true(reserved(vtl0env_pa(120), PG, VTLMEM_RES_EXCLUSIVE));
+	/* no persistent mapping any more: reads and writes map a slot each */
+	vtl0env_snap(E, &s0);
 	assert_int_equal(vtlmem_physptr_write(&h, 0, &x, NULL), 0);
 	assert_int_equal(vtl0env_dm(E, vtl0env_pa(120))[0], 1);
+	vtl0env_dm(E, vtl0env_pa(120))[0] = 2;
+	assert_int_equal(vtlmem_physptr_read(&h, 0, &x, NULL), 0);
+	assert_int_equal(x, 2);
+	vtl0env_snap(E, &s1);
+	assert_int_equal(s1.vm.slot_maps, s0.vm.slot_maps + 2);
 	assert_int_equal(vtlmem_physptr_destroy(&h), 0);
 	assert_true(reserved(vtl0env_pa(120), PG, VTLMEM_RES_EXCLUSIVE));
 	assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
 	assert_false(reserved(vtl0env_pa(120), PG, VTLMEM_RES_SHARED));
+	finish();
+}
+
+/*
+ * One access through handle p (persistent mapping) and q (same geometry,
+ * mapping per access), with buffers pb/qb (NULL when nb) and *done (NULL
+ * when nd): same return value, same *done, same bytes in the buffers.
+ * The buffers are reset first; n == 1 also tries read/write.
+ */
+static void same_answer(struct vtlmem_physptr *p, struct vtlmem_physptr *q, size_t i,
+			size_t n, bool write, const uint8_t *src, uint8_t *pbuf, uint8_t *qbuf,
+			size_t blen, bool nb, bool nd)
+{
+	void *pb = nb ? NULL : write ? (void *)(uintptr_t)src : pbuf;
+	void *qb = nb ? NULL : write ? (void *)(uintptr_t)src : qbuf;
+	size_t pd = 77, qd = 77;
+	int pr, qr;
+
+	memset(pbuf, 0xa5, blen);
+	memset(qbuf, 0xa5, blen);
+	if (write) {
+		pr = vtlmem_physptr_write_slice(p, i, n, pb, nd ? NULL : &pd);
+		qr = vtlmem_physptr_write_slice(q, i, n, qb, nd ? NULL : &qd);
+	} else {
+		pr = vtlmem_physptr_read_slice(p, i, n, pb, nd ? NULL : &pd);
+		qr = vtlmem_physptr_read_slice(q, i, n, qb, nd ? NULL : &qd);
+	}
+	if (pr != qr || pd != qd)
+		print_error("i %zu n %zu write %d buf %d done %d: %d/%zu, per access %d/%zu\n", i,
+			    n, write, !nb, !nd, pr, pd, qr, qd);
+	assert_int_equal(pr, qr);
+	assert_int_equal(pd, qd);
+	assert_memory_equal(pbuf, qbuf, blen);
+	if (n != 1)
+		return;
+	pd = qd = 77;
+	pr = write ? vtlmem_physptr_write(p, i, pb, nd ? NULL : &pd)
+		   : vtlmem_physptr_read(p, i, pb, nd ? NULL : &pd);
+	qr = write ? vtlmem_physptr_write(q, i, qb, nd ? NULL : &qd)
+		   : vtlmem_physptr_read(q, i, qb, nd ? NULL : &qd);
+	assert_int_equal(pr, qr);
+	assert_int_equal(pd, qd);
+	assert_memory_equal(pbuf, qbuf, blen);
+}
+
+/*
+ * The persistent path (a bounds compare and one copy) must answer exactly
+ * what the per-access path answers, for every argument: two handles of the
+ * same geometry (3-byte elements from offset 5 over 2 pages), one with a
+ * persistent mapping, one mapping a slot per access, RW and RO, get the
+ * same calls (h NULL; i and n at 0, 1, mid, the end, one past it and
+ * wrapping; buf given or NULL; done given or NULL) and must return the
+ * same value, set the same *done and move the same bytes (both handles'
+ * VTL0 pages stay equal).
+ */
+static void persistent_accesses_answer_exactly_what_mapped_accesses_answer(void **state)
+{
+	static const size_t v[] = { 0, 1, 2, 1000, 1999, 2000, 2001, SIZE_MAX - 1, SIZE_MAX };
+	const size_t nv = sizeof(v) / sizeof(v[0]);
+	vtlmem_paddr_t pp[2] = { vtl0env_page(241), vtl0env_page(240) };
+	vtlmem_paddr_t qp[2] = { vtl0env_page(243), vtl0env_page(242) };
+	enum vtlmem_prot prots[2] = { VTLMEM_PROT_RW, VTLMEM_PROT_RO };
+	uint8_t src[6000], pbuf[6001], qbuf[6001], pv[2 * PG], qv[2 * PG];
+	struct vtlmem_physptr p, q;
+	struct vtl0env_snap s0, s1;
+	unsigned k, c, calls = 0;
+	size_t a, b;
+
+	(void)state;
+	start();
+	pattern(src, sizeof(src), 5);
+	assert_int_equal(vtlmem_physptr_read_slice(NULL, 0, 1, pbuf, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_write_slice(NULL, 0, 1, src, NULL), -VTLMEM_EINVAL);
+	for (k = 0; k < 2; k++) {
+		struct vtlmem_physptr_attr pa = attr(3, prots[k], VTLMEM_PHYSPTR_PERSISTENT);
+		struct vtlmem_physptr_attr qa = attr(3, prots[k], 0);
+
+		fill_pages(pp, 2, 40);
+		fill_pages(qp, 2, 40);
+		assert_int_equal(vtlmem_physptr_create(&p, &E->rt, E->vm, pp, 2, 5, 2000, &pa), 0);
+		assert_int_equal(vtlmem_physptr_create(&q, &E->rt, E->vm, qp, 2, 5, 2000, &qa), 0);
+		vtl0env_snap(E, &s0);
+		for (a = 0; a < nv; a++) {
+			for (b = 0; b < nv; b++) {
+				/* c: bit 0 write, bit 1 no buffer, bit 2 no done */
+				for (c = 0; c < 8; c++, calls++)
+					same_answer(&p, &q, v[a], v[b], c & 1, src, pbuf, qbuf,
+						    sizeof(pbuf), c & 2, c & 4);
+				vtl0env_gather(E, pp, 0, pv, sizeof(pv));
+				vtl0env_gather(E, qp, 0, qv, sizeof(qv));
+				assert_memory_equal(pv, qv, sizeof(pv));
+			}
+		}
+		vtl0env_snap(E, &s1);
+		assert_true(s1.vm.slot_maps > s0.vm.slot_maps);
+		assert_int_equal(s1.vm.maps, s0.vm.maps);
+		assert_int_equal(vtlmem_physptr_destroy(&p), 0);
+		assert_int_equal(vtlmem_physptr_destroy(&q), 0);
+		assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	}
+	assert_int_equal(calls, 2 * 9 * 9 * 8);
+	finish();
+}
+
+/*
+ * One field access through p (persistent mapping) and q (slot per access):
+ * loads with out given and NULL, stores of a value that fits and of one
+ * that does not: the same return values, the same *out (untouched on
+ * error).
+ */
+static void same_field(struct vtlmem_physptr *p, struct vtlmem_physptr *q, uint64_t off,
+		       unsigned w)
+{
+	uint64_t pv = 0x5a5a5a5a5a5a5a5aull, qv = pv;
+	uint64_t fits = w == 0 ? 0 : 0x8877665544332211ull >> (w < 8 ? 64 - 8 * w : 0);
+	uint64_t big = w < 8 ? 1ull << (8 * w) : UINT64_MAX;
+	int pr, qr;
+
+	pr = vtlmem_physptr_load(p, off, w, &pv);
+	qr = vtlmem_physptr_load(q, off, w, &qv);
+	if (pr != qr || pv != qv)
+		print_error("load off %llu width %u: %d vs %d\n", (unsigned long long)off, w, pr,
+			    qr);
+	assert_int_equal(pr, qr);
+	assert_int_equal(pv, qv);
+	assert_int_equal(vtlmem_physptr_load(p, off, w, NULL), vtlmem_physptr_load(q, off, w, NULL));
+	pr = vtlmem_physptr_store(p, off, w, fits);
+	qr = vtlmem_physptr_store(q, off, w, fits);
+	if (pr != qr)
+		print_error("store off %llu width %u: %d vs %d\n", (unsigned long long)off, w, pr,
+			    qr);
+	assert_int_equal(pr, qr);
+	assert_int_equal(vtlmem_physptr_store(p, off, w, big), vtlmem_physptr_store(q, off, w, big));
+}
+
+/*
+ * The same for the field accessors: load and store through a persistent
+ * mapping and through a slot (handles of 5-byte elements from offset 3 to
+ * the end of 2 pages, RW and RO) at every offset near the start, the page
+ * boundary and the end of the span, and wrapping ones, every width 0..9:
+ * same_field, and the same VTL0 bytes.
+ */
+static void persistent_fields_answer_exactly_what_slot_fields_answer(void **state)
+{
+	vtlmem_paddr_t pp[2] = { vtl0env_page(245), vtl0env_page(244) };
+	vtlmem_paddr_t qp[2] = { vtl0env_page(247), vtl0env_page(246) };
+	enum vtlmem_prot prots[2] = { VTLMEM_PROT_RW, VTLMEM_PROT_RO };
+	const uint64_t bytes = 2 * PG - 3;
+	uint8_t pm[2 * PG], qm[2 * PG];
+	struct vtlmem_physptr p, q;
+	unsigned k, w, no = 0, j;
+	uint64_t offs[64];
+
+	(void)state;
+	start();
+	for (j = 0; j < 17; j++) {
+		offs[no++] = j;
+		offs[no++] = PG - 3 - 8 + j;
+		offs[no++] = bytes - 9 + j;
+	}
+	offs[no++] = UINT64_MAX;
+	offs[no++] = UINT64_MAX - 7;
+	offs[no++] = UINT64_MAX - 8;
+	for (k = 0; k < 2; k++) {
+		struct vtlmem_physptr_attr pa = attr(5, prots[k], VTLMEM_PHYSPTR_PERSISTENT);
+		struct vtlmem_physptr_attr qa = attr(5, prots[k], 0);
+
+		fill_pages(pp, 2, 90);
+		fill_pages(qp, 2, 90);
+		assert_int_equal(vtlmem_physptr_create(&p, &E->rt, E->vm, pp, 2, 3, bytes / 5, &pa),
+				 0);
+		assert_int_equal(vtlmem_physptr_create(&q, &E->rt, E->vm, qp, 2, 3, bytes / 5, &qa),
+				 0);
+		for (j = 0; j < no; j++) {
+			for (w = 0; w <= 9; w++)
+				same_field(&p, &q, offs[j], w);
+			vtl0env_gather(E, pp, 0, pm, sizeof(pm));
+			vtl0env_gather(E, qp, 0, qm, sizeof(qm));
+			assert_memory_equal(pm, qm, sizeof(pm));
+		}
+		assert_int_equal(vtlmem_physptr_destroy(&p), 0);
+		assert_int_equal(vtlmem_physptr_destroy(&q), 0);
+		assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	}
+	finish();
+}
+
+/*
+ * Exact answers of the persistent path at its edges, by value: an RW
+ * handle of 4-byte elements from offset 8 in one page, count 10.
+ */
+static void persistent_accesses_check_bounds_handle_and_buffer_exactly(void **state)
+{
+	struct vtlmem_physptr_attr a = attr(4, VTLMEM_PROT_RW, VTLMEM_PHYSPTR_PERSISTENT);
+	struct vtlmem_physptr_attr r = attr(4, VTLMEM_PROT_RO, VTLMEM_PHYSPTR_PERSISTENT);
+	vtlmem_paddr_t pg[1] = { vtl0env_page(250) }, pg2[1] = { vtl0env_page(251) };
+	struct vtlmem_physptr h, c, o;
+	uint8_t *dm;
+	struct vtl0env_snap s0, s1;
+	uint8_t buf[44];
+	uint32_t v = 0x01020304, back;
+	uint64_t f = 0;
+	size_t done;
+
+	(void)state;
+	start();
+	dm = vtl0env_dm(E, vtl0env_pa(250));
+	fill_page(vtl0env_pa(250), 3);
+	assert_int_equal(vtlmem_physptr_create(&h, &E->rt, E->vm, pg, 1, 8, 10, &a), 0);
+	vtl0env_snap(E, &s0);
+	/* the whole span and the last element: in bounds */
+	done = 0;
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 0, 10, buf, &done), 0);
+	assert_int_equal(done, 40);
+	assert_memory_equal(buf, dm + 8, 40);
+	done = 0;
+	assert_int_equal(vtlmem_physptr_write(&h, 9, &v, &done), 0);
+	assert_int_equal(done, 4);
+	assert_memory_equal(dm + 8 + 36, &v, 4);
+	assert_int_equal(vtlmem_physptr_read(&h, 9, &back, NULL), 0);
+	assert_int_equal(back, v);
+	/* empty at the end: 0, nothing copied; one past it: -ERANGE */
+	done = 5;
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 10, 0, buf, &done), 0);
+	assert_int_equal(done, 0);
+	done = 5;
+	assert_int_equal(vtlmem_physptr_write_slice(&h, 10, 0, buf, &done), 0);
+	assert_int_equal(done, 0);
+	done = 5;
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 11, 0, buf, &done), -VTLMEM_ERANGE);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 9, 2, buf, &done), -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 0, 11, buf, &done), -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_physptr_read(&h, 10, buf, &done), -VTLMEM_ERANGE);
+	assert_int_equal(done, 0);
+	/* i + n wraps (also to a sum that would be in bounds) */
+	assert_int_equal(vtlmem_physptr_read_slice(&h, SIZE_MAX, 1, buf, &done), -VTLMEM_EOVERFLOW);
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 2, SIZE_MAX - 1, buf, &done),
+			 -VTLMEM_EOVERFLOW);
+	assert_int_equal(vtlmem_physptr_write_slice(&h, SIZE_MAX, SIZE_MAX, buf, &done),
+			 -VTLMEM_EOVERFLOW);
+	/* no buffer */
+	done = 5;
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 0, 1, NULL, &done), -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_physptr_write(&h, 0, NULL, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 3, 0, NULL, NULL), 0);
+	assert_int_equal(vtlmem_physptr_read_slice(NULL, 0, 1, buf, &done), -VTLMEM_EINVAL);
+	/* a copy of the mapped handle: every access refused */
+	memcpy(&c, &h, sizeof(h));
+	done = 5;
+	assert_int_equal(vtlmem_physptr_read_slice(&c, 0, 1, buf, &done), -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_physptr_write_slice(&c, 0, 1, buf, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_read(&c, 0, buf, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_write(&c, 0, &v, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_read_slice(&c, 0, 0, buf, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_load(&c, 0, 4, &f), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_store(&c, 0, 4, 1), -VTLMEM_EINVAL);
+	/* fields: through the mapping, exactly in bounds */
+	assert_int_equal(vtlmem_physptr_store(&h, 32, 8, 0x1122334455667788ull), 0);
+	assert_int_equal(vtlmem_physptr_load(&h, 32, 8, &f), 0);
+	assert_int_equal(f, 0x1122334455667788ull);
+	assert_memory_equal(&f, dm + 40, 8);
+	assert_int_equal(vtlmem_physptr_load(&h, 33, 8, &f), -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_physptr_load(&h, 36, 8, &f), -VTLMEM_ERANGE);
+	assert_int_equal(vtlmem_physptr_load(&h, 28, 8, &f), -VTLMEM_EINVAL);
+	vtl0env_snap(E, &s1);
+	assert_int_equal(s1.vm.maps, s0.vm.maps);
+	assert_int_equal(s1.vm.slot_maps, s0.vm.slot_maps);
+	assert_int_equal(vtlmem_physptr_destroy(&h), 0);
+	/* destroyed: dead, although its storage still names the old mapping */
+	done = 5;
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 0, 1, buf, &done), -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_physptr_write_slice(&h, 0, 1, buf, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_load(&h, 0, 4, &f), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_store(&h, 0, 4, 1), -VTLMEM_EINVAL);
+	/* a failed create over storage that looked live and mapped: dead */
+	memcpy(&o, &c, sizeof(o));
+	o.self = &o;
+	assert_int_equal(vtlmem_physptr_create(&o, &E->rt, E->vm, pg, 1, PG, 1, &a),
+			 -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_read_slice(&o, 0, 1, buf, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_write_slice(&o, 0, 1, buf, NULL), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_load(&o, 0, 4, &f), -VTLMEM_EINVAL);
+	assert_int_equal(vtlmem_physptr_store(&o, 0, 4, 1), -VTLMEM_EINVAL);
+	/* RO and mapped: reads take the persistent path, writes are refused */
+	assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
+	fill_page(vtl0env_pa(251), 8);
+	assert_int_equal(vtlmem_physptr_create(&h, &E->rt, E->vm, pg2, 1, 8, 10, &r), 0);
+	vtl0env_snap(E, &s0);
+	assert_int_equal(vtlmem_physptr_read_slice(&h, 1, 9, buf, &done), 0);
+	assert_int_equal(done, 36);
+	assert_memory_equal(buf, vtl0env_dm(E, vtl0env_pa(251)) + 12, 36);
+	done = 5;
+	assert_int_equal(vtlmem_physptr_write_slice(&h, 0, 1, &v, &done), -VTLMEM_EACCES);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_physptr_write_slice(&h, 10, 0, &v, NULL), -VTLMEM_EACCES);
+	assert_int_equal(vtlmem_physptr_write(&h, 0, &v, NULL), -VTLMEM_EACCES);
+	assert_int_equal(vtlmem_physptr_store(&h, 0, 4, 1), -VTLMEM_EACCES);
+	assert_int_equal(vtlmem_physptr_load(&h, 4, 4, &f), 0);
+	assert_memory_equal(&f, vtl0env_dm(E, vtl0env_pa(251)) + 12, 4);
+	vtl0env_snap(E, &s1);
+	assert_int_equal(s1.vm.slot_maps, s0.vm.slot_maps);
+	assert_int_equal(vtlmem_physptr_destroy(&h), 0);
+	assert_int_equal(vtlmem_vmap_purge(E->vm), 0);
 	finish();
 }
 
@@ -1175,6 +1490,14 @@ static void faults_through_a_persistent_mapping_and_on_fields_are_reported(void 
 	assert_memory_equal(vtl0env_dm(E, vtl0env_pa(141) + 1000), in, PG - 1000);
 	assert_int_equal(vtlmem_physptr_read_slice(&h, PG, 1, out, &done), -VTLMEM_EFAULT);
 	assert_int_equal(done, 0);
+	/* a read into the refused page: exactly the bytes before it, or no count */
+	memset(out, 0xee, sizeof(out));
+	assert_int_equal(vtlmem_physptr_read_slice(&h, PG - 100, 300, out, &done), -VTLMEM_EFAULT);
+	assert_int_equal(done, 100);
+	assert_memory_equal(out, vtl0env_dm(E, vtl0env_pa(141) + PG - 100), 100);
+	assert_int_equal(out[100], 0xee);
+	assert_int_equal(vtlmem_physptr_read_slice(&h, PG - 100, 300, out, NULL), -VTLMEM_EFAULT);
+	assert_int_equal(vtlmem_physptr_write(&h, PG + 1, in, NULL), -VTLMEM_EFAULT);
 	assert_int_equal(vtlmem_physptr_load(&h, PG + 8, 8, &v), -VTLMEM_EFAULT);
 	assert_int_equal(v, 0x77);
 	assert_int_equal(vtlmem_physptr_store(&h, PG, 4, 0xabcd), -VTLMEM_EFAULT);
@@ -1461,6 +1784,9 @@ int main(void)
 		cmocka_unit_test(a_persistent_mapping_is_made_once_and_released_after_the_flush),
 		cmocka_unit_test(destroy_purges_at_once_when_the_deferred_release_cannot_be_recorded),
 		cmocka_unit_test(a_page_taken_away_mid_access_gives_efault_with_the_exact_count),
+		cmocka_unit_test(persistent_accesses_answer_exactly_what_mapped_accesses_answer),
+		cmocka_unit_test(persistent_accesses_check_bounds_handle_and_buffer_exactly),
+		cmocka_unit_test(persistent_fields_answer_exactly_what_slot_fields_answer),
 		cmocka_unit_test(faults_through_a_persistent_mapping_and_on_fields_are_reported),
 		cmocka_unit_test(fields_are_whole_naturally_aligned_accesses),
 		cmocka_unit_test(allocation_failure_at_every_point_changes_nothing),
