@@ -180,7 +180,10 @@ size_t vtlmem_vmap_top_entries(const struct vtlmem_vmap *vm, struct vtlmem_top_e
  * Two-phase: prepare (validate, reserve or check held, protect, then under
  * the lock a handle, VA and any missing leaf tables) then commit (link the
  * tables, write the leaf entries: present, NX, RW or RO, cache policy, not
- * global, not user; cannot fail). Returns 0 with *out and *va set, or,
+ * global, not user; cannot fail). req and its page array are read more
+ * than once (validated, then written into the entries): they must be the
+ * caller's memory and must not change during the call. Returns 0 with
+ * *out and *va set, or,
  * with no state changed (tables byte-identical, allocator and reservation
  * table as before, nothing leaked), the first of these that applies:
  *   -VTLMEM_EINVAL    NULL argument or req->pages, npages 0, bad
