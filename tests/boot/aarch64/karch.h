@@ -143,6 +143,30 @@ static inline _Noreturn void cpu_stop(void)
 		__asm__ volatile("msr daifset, #0xf; wfi" : : : "memory");
 }
 
+static inline void tlb_page_local(uintptr_t va)
+{
+	tlbi_page_local(va);
+}
+
+/*
+ * smp_idle: WFI with IRQs masked still wakes on a pending IRQ (no wake-up
+ * lost between the check and the WFI), taken once IRQs are unmasked.
+ */
+static inline void idle_irq_off(void)
+{
+	__asm__ volatile("msr daifset, #2" : : : "memory");
+}
+
+static inline void idle_irq_on(void)
+{
+	__asm__ volatile("msr daifclr, #2" : : : "memory");
+}
+
+static inline void idle_wait(void)
+{
+	__asm__ volatile("wfi; msr daifclr, #2; isb" : : : "memory");
+}
+
 /* console.c: the PL011 (nothing to set up under QEMU). */
 void console_init(void);
 /* PSCI (smc or hvc, as the device tree says). */

@@ -21,14 +21,10 @@
  * optional on arm64, is set here like on x86_64: a hypervisor-aware kernel
  * may need to know, and the same shootdown tests (acknowledgements, a CPU
  * that does not answer -> -EIO, deadlock avoidance with interrupts off) run
- * on both. The protocol is x86_64's (tests/boot/x86_64/smp.c): sender s
- * publishes (va, len) under a sequence count (sd_seq, odd while being
- * written; generation sd_seq / 2), sets bit s in every target's sd_pending
- * and sends each an SGI_SHOOTDOWN; a target, in its IRQ handler or when
- * polling, invalidates locally (TLBI VALE1 per page, VMALLE1 above
- * SD_FLUSH_PAGES or when the request changed while it read it) and stores
- * the generation in its sd_ack[s]; the sender spins, servicing its own
- * mailbox, until all acknowledged or smp_sw.sd_timeout_us passed (-EIO).
+ * on both: the protocol, posted work and the idle loop are portable
+ * (tests/boot/common/smp.c); here: SGI_SHOOTDOWN and SGI_WAKE as its IPIs
+ * (arch_send_ipi, smp_irq), TLBI VALE1 / VMALLE1 (this CPU only) as its
+ * invalidations.
  *
  * smp_sw.skip_ipis on arm64 must also keep the LIBRARY's invalidation from
  * reaching other CPUs (else the hardware broadcast hides a missing
@@ -46,9 +42,7 @@ _Static_assert(sizeof(struct cpu) == CPU_STRUCT_SIZE, "head.S indexes cpus[] by 
 _Static_assert(offsetof(struct cpu, id) == 8, "karch.h: smp_cpu_id() reads offset 8");
 
 struct cpu cpus[MAX_CPUS];
-unsigned smp_ncpus = 1;
 uint64_t cycles_khz;
-struct smp_test_switches smp_sw = { .sd_timeout_us = SD_TIMEOUT_US_DEFAULT };
 
 extern char cpu_stacks[];
 extern char secondary_entry[];
@@ -75,11 +69,6 @@ static inline volatile uint32_t *gicd(unsigned off)
 static inline volatile uint32_t *gicc(unsigned off)
 {
 	return (volatile uint32_t *)(DEV_BASE + GICC_PHYS + off);
-}
-
-volatile struct fault_record *cpu_fault_rec(void)
-{
-	return &this_cpu()->k.fault;
 }
 
 uintptr_t smp_guard_page(unsigned cpu)
@@ -119,21 +108,6 @@ void smp_early_init(void)
 struct kcpu *kcpu(unsigned cpu)
 {
 	return &cpus[cpu].k;
-}
-
-uint64_t smp_sum(size_t offset)
-{
-	uint64_t s = 0;
-	unsigned i;
-
-	for (i = 0; i < smp_ncpus; i++)
-		s += __atomic_load_n((uint64_t *)((char *)&cpus[i].k + offset), __ATOMIC_RELAXED);
-	return s;
-}
-
-static void bump(uint64_t *c)
-{
-	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- PSCI ---- */
@@ -193,103 +167,9 @@ static void gic_send(const struct cpu *to, unsigned sgi)
 
 /* ---- shootdown ---- */
 
-static void flush_all_local(void)
+void arch_send_ipi(unsigned cpu, enum smp_ipi ipi)
 {
-	tlbi_all_local();
-}
-
-/* Service every pending request addressed to this CPU (interrupts off). */
-static void sd_service(struct cpu *me)
-{
-	uint32_t pending;
-
-	if (__atomic_load_n(&me->deaf, __ATOMIC_ACQUIRE))
-		return;
-	pending = __atomic_exchange_n(&me->sd_pending, 0, __ATOMIC_ACQ_REL);
-	while (pending) {
-		unsigned s = (unsigned)__builtin_ctz(pending);
-		struct cpu *from = &cpus[s];
-		uint64_t s1, s2, len, i;
-		uintptr_t va;
-
-		pending &= pending - 1;
-		s1 = __atomic_load_n(&from->sd_seq, __ATOMIC_ACQUIRE);
-		va = __atomic_load_n(&from->sd_va, __ATOMIC_RELAXED);
-		len = __atomic_load_n(&from->sd_len, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(&from->sd_seq, __ATOMIC_RELAXED);
-		if (s1 != s2 || (s1 & 1) || len > SD_FLUSH_PAGES * PAGE_SIZE) {
-			flush_all_local();      /* covers every request published by s2 */
-		} else {
-			for (i = va & ~(PAGE_SIZE - 1); i < va + len; i += PAGE_SIZE)
-				tlbi_page_local(i);
-		}
-		__atomic_store_n(&me->sd_ack[s], s2 / 2, __ATOMIC_RELEASE);
-		bump(&me->k.acks);
-	}
-}
-
-void smp_poll(void)
-{
-	unsigned long flags = irq_save();
-
-	sd_service(this_cpu());
-	irq_restore(flags);
-}
-
-static bool all_acked(const struct cpu *me, uint64_t gen)
-{
-	unsigned t;
-
-	for (t = 0; t < smp_ncpus; t++)
-		if (t != me->id && __atomic_load_n(&cpus[t].sd_ack[me->id], __ATOMIC_ACQUIRE) < gen)
-			return false;
-	return true;
-}
-
-int smp_shootdown(uintptr_t va, uint64_t len)
-{
-	unsigned long flags = irq_save();
-	struct cpu *me = this_cpu();
-	uint64_t seq, gen, t0, deadline;
-	unsigned t;
-	int ret = 0;
-
-	bump(&me->k.shootdowns_sent);
-	if (smp_ncpus == 1 || __atomic_load_n(&smp_sw.skip_ipis, __ATOMIC_RELAXED)) {
-		irq_restore(flags);
-		return 0;
-	}
-	t0 = cycles();
-	seq = me->sd_seq;
-	__atomic_store_n(&me->sd_seq, seq + 1, __ATOMIC_RELAXED);      /* writing */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&me->sd_va, va, __ATOMIC_RELAXED);
-	__atomic_store_n(&me->sd_len, len, __ATOMIC_RELAXED);
-	__atomic_store_n(&me->sd_seq, seq + 2, __ATOMIC_RELEASE);      /* published */
-	gen = (seq + 2) / 2;
-	for (t = 0; t < smp_ncpus; t++) {
-		if (t == me->id)
-			continue;
-		__atomic_fetch_or(&cpus[t].sd_pending, 1u << me->id, __ATOMIC_ACQ_REL);
-		gic_send(&cpus[t], SGI_SHOOTDOWN);
-		bump(&me->k.ipis_sent);
-	}
-	deadline = t0 + us_to_cycles(smp_sw.sd_timeout_us);
-	while (!all_acked(me, gen)) {
-		if (!__atomic_load_n(&smp_sw.no_poll, __ATOMIC_RELAXED))
-			sd_service(me);
-		if (cycles() > deadline) {
-			bump(&me->k.sd_timeouts);
-			ret = -VTLMEM_EIO;
-			break;
-		}
-		cpu_relax();
-	}
-	me->k.sd_cycles += cycles() - t0;
-	me->k.sd_rounds++;
-	irq_restore(flags);
-	return ret;
+	gic_send(&cpus[cpu], ipi == SMP_IPI_SHOOTDOWN ? SGI_SHOOTDOWN : SGI_WAKE);
 }
 
 void smp_flush_all_cpus(void)
@@ -317,19 +197,8 @@ void smp_set_skip_ipis(bool on)
 	boot_platform.tlb_local = on ? smp_tlb_local_only : NULL;
 }
 
-void smp_set_deaf(unsigned cpu, bool deaf)
-{
-	__atomic_store_n(&cpus[cpu].deaf, deaf, __ATOMIC_RELEASE);
-}
-
-bool smp_is_deaf(unsigned cpu)
-{
-	return __atomic_load_n(&cpus[cpu].deaf, __ATOMIC_ACQUIRE);
-}
-
 void smp_irq(void)
 {
-	struct cpu *me = this_cpu();
 	uint32_t iar = *gicc(GICC_IAR);
 	unsigned id = iar & 0x3ff;
 
@@ -337,106 +206,15 @@ void smp_irq(void)
 		return;                 /* spurious */
 	switch (id) {
 	case SGI_SHOOTDOWN:
-		bump(&me->k.ipis_received);
-		sd_service(me);
+		smp_handle_ipi(SMP_IPI_SHOOTDOWN);
 		break;
 	case SGI_WAKE:
-		bump(&me->k.wakes);
+		smp_handle_ipi(SMP_IPI_WAKE);
 		break;
 	default:
 		break;
 	}
 	*gicc(GICC_EOIR) = iar;
-}
-
-/* ---- work on other CPUs ---- */
-
-#define WAIT_TIMEOUT_US 120000000UL     /* 120 s: a CPU that long is hung */
-
-void smp_wait_flag(const unsigned *flag, unsigned want, const char *what)
-{
-	uint64_t deadline = cycles() + us_to_cycles(WAIT_TIMEOUT_US);
-
-	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != want) {
-		smp_poll();
-		if (cycles() > deadline)
-			panic("cpu %u: waited 120 s for %s", smp_cpu_id(), what);
-		cpu_relax();
-	}
-}
-
-void smp_barrier_wait(struct smp_barrier *b)
-{
-	unsigned gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
-
-	if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
-		__atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&b->gen, gen + 1, __ATOMIC_RELEASE);
-		return;
-	}
-	smp_wait_flag(&b->gen, gen + 1, "a barrier");
-}
-
-void smp_start(unsigned cpu, smp_fn fn, void *arg)
-{
-	struct cpu *c = &cpus[cpu];
-
-	if (cpu == smp_cpu_id() || cpu >= smp_ncpus)
-		panic("smp_start(%u): not another online CPU", cpu);
-	if (__atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) != c->work_posted)
-		panic("smp_start(%u): that CPU is still busy", cpu);
-	c->work_fn = fn;
-	c->work_arg = arg;
-	__atomic_store_n(&c->work_posted, c->work_posted + 1, __ATOMIC_RELEASE);
-	gic_send(c, SGI_WAKE);
-}
-
-void smp_wait(unsigned cpu)
-{
-	struct cpu *c = &cpus[cpu];
-	uint64_t deadline = cycles() + us_to_cycles(WAIT_TIMEOUT_US);
-
-	while (__atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) != c->work_posted) {
-		smp_poll();
-		if (cycles() > deadline)
-			panic("cpu %u did not finish its work in 120 s (hung)", cpu);
-		cpu_relax();
-	}
-}
-
-void smp_run(smp_fn fn, void *arg)
-{
-	unsigned me = smp_cpu_id(), c;
-
-	for (c = 0; c < smp_ncpus; c++)
-		if (c != me)
-			smp_start(c, fn, arg);
-	fn(me, arg);
-	for (c = 0; c < smp_ncpus; c++)
-		if (c != me)
-			smp_wait(c);
-}
-
-/*
- * A CPU's life after ap_main: run posted work (IRQs on), else sleep in WFI
- * with IRQs masked (a pending IRQ still wakes it: no wake-up is lost
- * between the check and the WFI) and take the IRQ after it.
- */
-static noreturn void ap_idle(struct cpu *c)
-{
-	uint64_t posted;
-
-	for (;;) {
-		__asm__ volatile("msr daifset, #2" : : : "memory");
-		posted = __atomic_load_n(&c->work_posted, __ATOMIC_ACQUIRE);
-		if (posted != c->work_done) {
-			__asm__ volatile("msr daifclr, #2" : : : "memory");
-			c->work_fn(c->id, c->work_arg);
-			__atomic_store_n(&c->work_done, posted, __ATOMIC_RELEASE);
-			continue;
-		}
-		__asm__ volatile("wfi; msr daifclr, #2; isb" : : : "memory");
-	}
 }
 
 noreturn void ap_main(unsigned id);
@@ -448,21 +226,7 @@ noreturn void ap_main(unsigned id)
 	mm_cpu_init();
 	gic_cpu_init(c);
 	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
-	ap_idle(c);
-}
-
-static uint64_t cmdline_uint(const char *key, uint64_t dflt)
-{
-	char buf[16];
-	uint64_t v = 0;
-	size_t i;
-
-	cmdline_get(key, buf, sizeof(buf));
-	if (!buf[0])
-		return dflt;
-	for (i = 0; buf[i] >= '0' && buf[i] <= '9'; i++)
-		v = v * 10 + (uint64_t)(buf[i] - '0');
-	return v;
+	smp_idle(id);
 }
 
 /*

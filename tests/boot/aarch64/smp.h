@@ -29,20 +29,6 @@ struct cpu {
 	unsigned gic_mask;              /* its GIC CPU-interface bit          */
 	unsigned dying;                 /* in an oops (a nested one stops)    */
 	struct kcpu k;                  /* the portable part (kernel.h)       */
-
-	/* shootdown: this CPU as a sender (the request; a seqlock, odd = being written) */
-	uint64_t sd_seq __attribute__((aligned(64)));
-	uintptr_t sd_va;
-	uint64_t sd_len;
-	/* shootdown: this CPU as a target (written by senders / by this CPU) */
-	uint32_t sd_pending __attribute__((aligned(64)));  /* bit s: CPU s has a request */
-	uint32_t deaf;                  /* test switch: ignore shootdown IPIs  */
-	uint64_t sd_ack[MAX_CPUS] __attribute__((aligned(64))); /* gen of s acked */
-
-	/* work posted by another CPU (smp_start) */
-	smp_fn work_fn __attribute__((aligned(64)));
-	void *work_arg;
-	uint64_t work_posted, work_done;
 } __attribute__((aligned(CPU_STRUCT_SIZE)));
 
 extern struct cpu cpus[MAX_CPUS];
@@ -67,11 +53,5 @@ void smp_irq(void);
 
 /* The platform's tlb_local op while skip_ipis is on: TLBI VALE1 / VMALLE1. */
 void smp_tlb_local_only(void *ctx, uintptr_t va, uint64_t npages);
-
-/*
- * Invalidate over shootdowns this many pages at most page by page (TLBI
- * VALE1, this CPU only), above: the whole TLB (VMALLE1).
- */
-#define SD_FLUSH_PAGES 32
 
 #endif

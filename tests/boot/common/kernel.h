@@ -12,7 +12,8 @@
  *     VMAP2_SIZE (a second window tests create), HEAP_START, POOL_END,
  *     VTL0_START/VTL0_END, MAX_CPUS, EXIT_PASS/EXIT_FAIL/EXIT_OOPS;
  *   - static inline: cpu_relax(), irq_save(), irq_restore(flags),
- *     irqs_enabled(), cycles(), smp_cpu_id(), phys_to_virt(pa), cpu_stop().
+ *     irqs_enabled(), cycles(), smp_cpu_id(), phys_to_virt(pa), cpu_stop(),
+ *     tlb_page_local(va), idle_irq_off(), idle_irq_on(), idle_wait().
  * Nothing here names an instruction, a register or an entry bit.
  */
 #ifndef BOOT_KERNEL_H
@@ -38,6 +39,13 @@
  *   unsigned smp_cpu_id(void)             this CPU's number, 0 = boot CPU
  *   void *phys_to_virt(uint64_t pa)       the direct map's address of pa
  *   noreturn void cpu_stop(void)          interrupts off, halt for ever
+ *   void tlb_page_local(uintptr_t va)     drop va's translation from this
+ *                                         CPU's TLB only
+ *   void idle_irq_off(void)               (smp_idle) interrupts off,
+ *   void idle_irq_on(void)                ... on,
+ *   void idle_wait(void)                  ... sleep until one is pending
+ *                                         (none lost since idle_irq_off),
+ *                                         then on again and take it
  * and KPT_LIB_GLOBAL: whether the library's leaf entries are global (kept
  * across an address-space switch) on this arch (x86_64: never; aarch64:
  * always, nG clear, so TLBI by VA reaches them whatever the ASID).
@@ -73,6 +81,8 @@ noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern char boot_cmdline[256];
 /* The value of "key=" on the command line, copied into buf ("" if absent). */
 void cmdline_get(const char *key, char *buf, size_t size);
+/* "key=N" as a decimal number (its leading digits), or dflt if absent. */
+uint64_t cmdline_uint(const char *key, uint64_t dflt);
 
 /* ---- time ---- */
 
@@ -246,6 +256,21 @@ void smp_barrier_wait(struct smp_barrier *b);
 int smp_shootdown(uintptr_t va, uint64_t len);
 /* Invalidate the whole TLB of every online CPU now (tests' clean-up). */
 void smp_flush_all_cpus(void);
+
+/*
+ * For the arch's SMP code (common/smp.c): the IPIs the portable half sends
+ * through arch_send_ipi; the arch's interrupt handler passes each one it
+ * takes to smp_handle_ipi (which services shootdown requests and counts);
+ * a CPU brought up ends in smp_idle (runs posted work, sleeps otherwise).
+ */
+enum smp_ipi {
+	SMP_IPI_SHOOTDOWN,      /* TLB shootdown request   */
+	SMP_IPI_WAKE,           /* work posted to idle CPU */
+};
+/* arch: send ipi to online CPU cpu (not this one); any context. */
+void arch_send_ipi(unsigned cpu, enum smp_ipi ipi);
+void smp_handle_ipi(enum smp_ipi ipi);
+noreturn void smp_idle(unsigned cpu);
 
 /* Test switches (set from CPU 0; the harness checks they are off after each case). */
 struct smp_test_switches {

@@ -234,3 +234,17 @@ void cmdline_get(const char *key, char *buf, size_t size)
 			p++;
 	}
 }
+
+uint64_t cmdline_uint(const char *key, uint64_t dflt)
+{
+	char buf[16];
+	uint64_t v = 0;
+	size_t i;
+
+	cmdline_get(key, buf, sizeof(buf));
+	if (!buf[0])
+		return dflt;
+	for (i = 0; buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+	return v;
+}

@@ -181,19 +181,26 @@ static inline _Noreturn void cpu_stop(void)
 		__asm__ volatile("cli; hlt");
 }
 
-/* PTE bits (4-level paging). */
-#define PTE_P    (1UL << 0)
-#define PTE_W    (1UL << 1)
-#define PTE_U    (1UL << 2)
-#define PTE_PWT  (1UL << 3)
-#define PTE_PCD  (1UL << 4)
-#define PTE_A    (1UL << 5)
-#define PTE_D    (1UL << 6)
-#define PTE_PS   (1UL << 7)     /* large page (PDE/PDPTE)       */
-#define PTE_PAT  (1UL << 7)     /* PAT bit of a 4 KiB PTE       */
-#define PTE_G    (1UL << 8)
-#define PTE_NX   (1UL << 63)
-#define PTE_ADDR 0x000ffffffffff000UL
+static inline void tlb_page_local(uintptr_t va)
+{
+	invlpg(va);
+}
+
+/* smp_idle: hlt right after sti (its one-instruction shadow) loses no wake-up. */
+static inline void idle_irq_off(void)
+{
+	__asm__ volatile("cli" : : : "memory");
+}
+
+static inline void idle_irq_on(void)
+{
+	__asm__ volatile("sti" : : : "memory");
+}
+
+static inline void idle_wait(void)
+{
+	__asm__ volatile("sti; hlt" : : : "memory");
+}
 
 /* console.c: COM1. */
 void console_init(void);

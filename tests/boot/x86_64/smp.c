@@ -14,18 +14,10 @@
  * programs PAT, enables its local APIC, marks itself online and idles in
  * hlt with interrupts on. A CPU that does not come up in 1 s is fatal.
  *
- * The shootdown protocol (README.md "SMP"): sender s publishes its request
- * (va, len) under a sequence count (sd_seq, odd while being written; the
- * request's generation is sd_seq / 2), sets bit s in every target's
- * sd_pending and sends each one a VEC_SHOOTDOWN IPI. A target, in the IPI
- * handler or when polling, takes its pending bits, reads each sender's
- * request, invalidates (invlpg per page, CR3 reload above SD_FLUSH_PAGES
- * pages or when the request changed while it read it) and stores the
- * generation it covered in its sd_ack[s]. The sender spins until every
- * target's sd_ack[s] reached its generation, servicing its own pending
- * requests meanwhile (it runs with interrupts off, so two CPUs shooting
- * down at each other would otherwise wait for ever), and gives up with
- * -EIO after smp_sw.sd_timeout_us.
+ * The shootdown protocol, posted work and the idle loop are portable
+ * (tests/boot/common/smp.c, README.md "SMP"); here: VEC_SHOOTDOWN and
+ * VEC_WAKE as its IPIs (arch_send_ipi, smp_irq), a CR3 reload / invlpg as
+ * its invalidations.
  */
 #include <vtlmem/types.h>
 #include <vtlmem/x86_64.h>
@@ -65,9 +57,7 @@ struct cpu_stacks {
 struct cpu cpus[MAX_CPUS];
 static struct cpu_stacks cpu_stacks[MAX_CPUS]
 	__attribute__((aligned(4096), section(".bss.stack")));
-unsigned smp_ncpus = 1;
 uint64_t cycles_khz = 1000000;     /* until calibrated: assume 1 GHz */
-struct smp_test_switches smp_sw = { .sd_timeout_us = SD_TIMEOUT_US_DEFAULT };
 
 /* Read by the AP in ap_entry64 (trampoline.S) and ap_main. */
 uint64_t ap_boot_stack;
@@ -78,11 +68,6 @@ extern uint8_t boot_pml4[];
 extern char boot_cmdline[];
 
 /* ---- per-CPU data, stacks ---- */
-
-volatile struct fault_record *cpu_fault_rec(void)
-{
-	return &this_cpu()->k.fault;
-}
 
 uintptr_t smp_stack_top(unsigned cpu)
 {
@@ -127,21 +112,6 @@ void smp_early_init(void)
 struct kcpu *kcpu(unsigned cpu)
 {
 	return &cpus[cpu].k;
-}
-
-uint64_t smp_sum(size_t offset)
-{
-	uint64_t s = 0;
-	unsigned i;
-
-	for (i = 0; i < smp_ncpus; i++)
-		s += __atomic_load_n((uint64_t *)((uint8_t *)&cpus[i].k + offset), __ATOMIC_RELAXED);
-	return s;
-}
-
-static void bump(uint64_t *c)
-{
-	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- time ---- */
@@ -332,110 +302,16 @@ static unsigned madt_ap_ids(unsigned self, unsigned *ids, unsigned max)
 
 /* ---- shootdown ---- */
 
-static void flush_all_local(void)
+void arch_send_ipi(unsigned cpu, enum smp_ipi ipi)
 {
-	write_cr3(read_cr3());  /* library entries are never global */
-}
-
-/* Service every pending request addressed to this CPU (interrupts off). */
-static void sd_service(struct cpu *me)
-{
-	uint32_t pending;
-
-	if (__atomic_load_n(&me->deaf, __ATOMIC_ACQUIRE))
-		return;
-	pending = __atomic_exchange_n(&me->sd_pending, 0, __ATOMIC_ACQ_REL);
-	while (pending) {
-		unsigned s = (unsigned)__builtin_ctz(pending);
-		struct cpu *from = &cpus[s];
-		uint64_t s1, s2, len, i;
-		uintptr_t va;
-
-		pending &= pending - 1;
-		s1 = __atomic_load_n(&from->sd_seq, __ATOMIC_ACQUIRE);
-		va = __atomic_load_n(&from->sd_va, __ATOMIC_RELAXED);
-		len = __atomic_load_n(&from->sd_len, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(&from->sd_seq, __ATOMIC_RELAXED);
-		if (s1 != s2 || (s1 & 1) || len > SD_FLUSH_PAGES * PAGE_SIZE) {
-			flush_all_local();      /* covers every request published by s2 */
-		} else {
-			for (i = va & ~(PAGE_SIZE - 1); i < va + len; i += PAGE_SIZE)
-				invlpg(i);
-		}
-		__atomic_store_n(&me->sd_ack[s], s2 / 2, __ATOMIC_RELEASE);
-		bump(&me->k.acks);
-	}
-}
-
-void smp_poll(void)
-{
-	unsigned long flags = irq_save();
-
-	sd_service(this_cpu());
-	irq_restore(flags);
-}
-
-static bool all_acked(const struct cpu *me, uint64_t gen)
-{
-	unsigned t;
-
-	for (t = 0; t < smp_ncpus; t++)
-		if (t != me->id && __atomic_load_n(&cpus[t].sd_ack[me->id], __ATOMIC_ACQUIRE) < gen)
-			return false;
-	return true;
-}
-
-int smp_shootdown(uintptr_t va, uint64_t len)
-{
-	unsigned long flags = irq_save();
-	struct cpu *me = this_cpu();
-	uint64_t seq, gen, t0, deadline;
-	unsigned t;
-	int ret = 0;
-
-	bump(&me->k.shootdowns_sent);
-	if (smp_ncpus == 1 || __atomic_load_n(&smp_sw.skip_ipis, __ATOMIC_RELAXED)) {
-		irq_restore(flags);
-		return 0;
-	}
-	t0 = rdtsc();
-	seq = me->sd_seq;
-	__atomic_store_n(&me->sd_seq, seq + 1, __ATOMIC_RELAXED);      /* writing */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&me->sd_va, va, __ATOMIC_RELAXED);
-	__atomic_store_n(&me->sd_len, len, __ATOMIC_RELAXED);
-	__atomic_store_n(&me->sd_seq, seq + 2, __ATOMIC_RELEASE);      /* published */
-	gen = (seq + 2) / 2;
-	for (t = 0; t < smp_ncpus; t++) {
-		if (t == me->id)
-			continue;
-		__atomic_fetch_or(&cpus[t].sd_pending, 1u << me->id, __ATOMIC_ACQ_REL);
-		lapic_send(cpus[t].apic_id, VEC_SHOOTDOWN);
-		bump(&me->k.ipis_sent);
-	}
-	deadline = t0 + us_to_cycles(smp_sw.sd_timeout_us);
-	while (!all_acked(me, gen)) {
-		if (!__atomic_load_n(&smp_sw.no_poll, __ATOMIC_RELAXED))
-			sd_service(me);
-		if (rdtsc() > deadline) {
-			bump(&me->k.sd_timeouts);
-			ret = -VTLMEM_EIO;
-			break;
-		}
-		cpu_relax();
-	}
-	me->k.sd_cycles += rdtsc() - t0;
-	me->k.sd_rounds++;
-	irq_restore(flags);
-	return ret;
+	lapic_send(cpus[cpu].apic_id, ipi == SMP_IPI_SHOOTDOWN ? VEC_SHOOTDOWN : VEC_WAKE);
 }
 
 static void flush_fn(unsigned cpu, void *arg)
 {
 	(void)cpu;
 	(void)arg;
-	flush_all_local();
+	tlb_flush_local();
 }
 
 void smp_flush_all_cpus(void)
@@ -448,118 +324,19 @@ void smp_set_skip_ipis(bool on)
 	__atomic_store_n(&smp_sw.skip_ipis, on, __ATOMIC_RELAXED);
 }
 
-void smp_set_deaf(unsigned cpu, bool deaf)
-{
-	__atomic_store_n(&cpus[cpu].deaf, deaf, __ATOMIC_RELEASE);
-}
-
-bool smp_is_deaf(unsigned cpu)
-{
-	return __atomic_load_n(&cpus[cpu].deaf, __ATOMIC_ACQUIRE);
-}
-
 void smp_irq(unsigned vector)
 {
-	struct cpu *me = this_cpu();
-
 	switch (vector) {
 	case VEC_SHOOTDOWN:
-		bump(&me->k.ipis_received);
-		sd_service(me);
+		smp_handle_ipi(SMP_IPI_SHOOTDOWN);
 		lapic_write(APIC_EOI, 0);
 		break;
 	case VEC_WAKE:
-		bump(&me->k.wakes);
+		smp_handle_ipi(SMP_IPI_WAKE);
 		lapic_write(APIC_EOI, 0);
 		break;
 	default:
 		break;  /* spurious (APIC or a masked PIC line): no EOI */
-	}
-}
-
-/* ---- work on other CPUs ---- */
-
-#define WAIT_TIMEOUT_US 120000000UL     /* 120 s: a CPU that long is hung */
-
-void smp_wait_flag(const unsigned *flag, unsigned want, const char *what)
-{
-	uint64_t deadline = rdtsc() + us_to_cycles(WAIT_TIMEOUT_US);
-
-	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != want) {
-		smp_poll();
-		if (rdtsc() > deadline)
-			panic("cpu %u: waited 120 s for %s", smp_cpu_id(), what);
-		cpu_relax();
-	}
-}
-
-void smp_barrier_wait(struct smp_barrier *b)
-{
-	unsigned gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
-
-	if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
-		__atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&b->gen, gen + 1, __ATOMIC_RELEASE);
-		return;
-	}
-	smp_wait_flag(&b->gen, gen + 1, "a barrier");
-}
-
-void smp_start(unsigned cpu, smp_fn fn, void *arg)
-{
-	struct cpu *c = &cpus[cpu];
-
-	if (cpu == smp_cpu_id() || cpu >= smp_ncpus)
-		panic("smp_start(%u): not another online CPU", cpu);
-	if (__atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) != c->work_posted)
-		panic("smp_start(%u): that CPU is still busy", cpu);
-	c->work_fn = fn;
-	c->work_arg = arg;
-	__atomic_store_n(&c->work_posted, c->work_posted + 1, __ATOMIC_RELEASE);
-	lapic_send(c->apic_id, VEC_WAKE);
-}
-
-void smp_wait(unsigned cpu)
-{
-	struct cpu *c = &cpus[cpu];
-	uint64_t deadline = rdtsc() + us_to_cycles(WAIT_TIMEOUT_US);
-
-	while (__atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) != c->work_posted) {
-		smp_poll();
-		if (rdtsc() > deadline)
-			panic("cpu %u did not finish its work in 120 s (hung)", cpu);
-		cpu_relax();
-	}
-}
-
-void smp_run(smp_fn fn, void *arg)
-{
-	unsigned me = smp_cpu_id(), c;
-
-	for (c = 0; c < smp_ncpus; c++)
-		if (c != me)
-			smp_start(c, fn, arg);
-	fn(me, arg);
-	for (c = 0; c < smp_ncpus; c++)
-		if (c != me)
-			smp_wait(c);
-}
-
-/* An AP's life after ap_main: run posted work, else sleep until an interrupt. */
-static noreturn void ap_idle(struct cpu *c)
-{
-	uint64_t posted;
-
-	for (;;) {
-		__asm__ volatile("cli" : : : "memory");
-		posted = __atomic_load_n(&c->work_posted, __ATOMIC_ACQUIRE);
-		if (posted != c->work_done) {
-			__asm__ volatile("sti" : : : "memory");
-			c->work_fn(c->id, c->work_arg);
-			__atomic_store_n(&c->work_done, posted, __ATOMIC_RELEASE);
-			continue;
-		}
-		__asm__ volatile("sti; hlt" : : : "memory");   /* no wake-up lost: sti shadow */
 	}
 }
 
@@ -580,7 +357,7 @@ noreturn void ap_main(unsigned id)
 	lapic_init();
 	c->apic_id = lapic_id();
 	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
-	ap_idle(c);
+	smp_idle(id);
 }
 
 static bool ap_wait_online(struct cpu *c, uint64_t us)
@@ -613,23 +390,9 @@ static void ap_boot(unsigned id, unsigned apic_id)
 		panic("smp: CPU %u came up with APIC id %u, started %u", id, c->apic_id, apic_id);
 }
 
-/* cmdline "key=N" as a number, or dflt. */
-static unsigned cmdline_uint(const char *key, unsigned dflt)
-{
-	char v[16];
-	unsigned n = 0, i;
-
-	cmdline_get(key, v, sizeof(v));
-	if (!v[0])
-		return dflt;
-	for (i = 0; v[i] >= '0' && v[i] <= '9'; i++)
-		n = n * 10 + (unsigned)(v[i] - '0');
-	return n;
-}
-
 void smp_init(void)
 {
-	unsigned ids[MAX_CPUS], n, i, max = cmdline_uint("maxcpus", MAX_CPUS), want;
+	unsigned ids[MAX_CPUS], n, i, max = (unsigned)cmdline_uint("maxcpus", MAX_CPUS), want;
 	uint64_t tramp_len = (uint64_t)(tramp_end - tramp_start);
 
 	tsc_calibrate();
@@ -651,7 +414,7 @@ void smp_init(void)
 		smp_ncpus = i + 2;
 	}
 	__asm__ volatile("sti" : : : "memory");
-	want = cmdline_uint("cpus", 0);
+	want = (unsigned)cmdline_uint("cpus", 0);
 	kprintf("smp: %u CPU(s) online (APIC ids", smp_ncpus);
 	for (i = 0; i < smp_ncpus; i++)
 		kprintf(" %u", cpus[i].apic_id);

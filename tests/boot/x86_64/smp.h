@@ -4,7 +4,8 @@
  * bringing up the application processors, and the TLB shootdown IPI
  * protocol behind the platform's tlb_shootdown op (README.md, "SMP"). The
  * portable half (smp_start/smp_run, barriers, smp_shootdown, the test
- * switches, struct kcpu) is declared in kernel.h.
+ * switches, struct kcpu) is declared in kernel.h, implemented in
+ * tests/boot/common/smp.c.
  */
 #ifndef BOOT_SMP_H
 #define BOOT_SMP_H
@@ -47,20 +48,6 @@ struct cpu {
 	struct kcpu k;                  /* the portable part (kernel.h): preempt
 					 * depth, fault record, counters */
 
-	/* shootdown: this CPU as a sender (the request; a seqlock, odd = being written) */
-	uint64_t sd_seq __attribute__((aligned(64)));
-	uintptr_t sd_va;
-	uint64_t sd_len;
-	/* shootdown: this CPU as a target (written by senders / by this CPU) */
-	uint32_t sd_pending __attribute__((aligned(64)));  /* bit s: CPU s has a request */
-	uint32_t deaf;                  /* test switch: ignore shootdown IPIs  */
-	uint64_t sd_ack[MAX_CPUS] __attribute__((aligned(64))); /* gen of s acked */
-
-	/* work posted by another CPU (smp_start) */
-	smp_fn work_fn __attribute__((aligned(64)));
-	void *work_arg;
-	uint64_t work_posted, work_done;
-
 	uint64_t gdt[5] __attribute__((aligned(16)));  /* null, code, data, TSS */
 	struct tss tss __attribute__((aligned(16)));
 	struct idt_entry idt[256] __attribute__((aligned(16)));
@@ -89,11 +76,5 @@ void smp_early_init(void);
 void smp_init(void);
 /* Interrupt vectors >= 32 (trap.c). */
 void smp_irq(unsigned vector);
-
-/*
- * smp_shootdown (kernel.h) on x86_64: the targets invlpg per page, or
- * reload CR3 above SD_FLUSH_PAGES pages.
- */
-#define SD_FLUSH_PAGES 32
 
 #endif
