@@ -2,8 +2,7 @@
 /*
  * Physical memory and the kernel's own page tables (TTBR1_EL1).
  *
- * mm_init() sets up the page pool (every page between the image and
- * HEAP_START: the "VTL1" memory page tables come from) and builds the final
+ * mm_init() sets up the page pool (../common/pool.c) and builds the final
  * tables, then mm_cpu_init() switches this CPU to them (every other CPU
  * does the same in ap_main):
  *   - the kernel image at KERNEL_VMA + physical in 4 KiB pages: text
@@ -27,58 +26,8 @@
 
 extern char __image_start[], __text_end[], __rodata_end[], __bss_end[];
 
-uint64_t ram_top;
-uint64_t pool_start;
 unsigned mair_idx_wb, mair_idx_dev;
 static uint64_t kernel_l0;
-static uint64_t free_head;      /* physical address of the first free page */
-static uint64_t free_pages;
-static struct spinlock pool_lock;
-
-uint64_t virt_to_phys(const void *p)
-{
-	uintptr_t va = (uintptr_t)p;
-
-	if (va >= KERNEL_VMA)
-		return va - KERNEL_VMA;
-	if (va >= DMAP_BASE + RAM_BASE && va - DMAP_BASE < ram_top)
-		return va - DMAP_BASE;
-	panic("virt_to_phys(%p): not a kernel or direct-map address", p);
-}
-
-uint64_t page_alloc(void)
-{
-	unsigned long flags = spin_lock_irqsave(&pool_lock);
-	uint64_t pa = free_head;
-
-	if (pa) {
-		free_head = *(uint64_t *)phys_to_virt(pa);
-		free_pages--;
-	}
-	spin_unlock_irqrestore(&pool_lock, flags);
-	if (pa)
-		memset(phys_to_virt(pa), 0, PAGE_SIZE);
-	return pa;
-}
-
-void page_free(uint64_t pa)
-{
-	unsigned long flags;
-
-	if ((pa & (PAGE_SIZE - 1)) || pa < pool_start || pa >= HEAP_START)
-		panic("page_free(%lx): not a pool page", pa);
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
-	flags = spin_lock_irqsave(&pool_lock);
-	*(uint64_t *)phys_to_virt(pa) = free_head;
-	free_head = pa;
-	free_pages++;
-	spin_unlock_irqrestore(&pool_lock, flags);
-}
-
-uint64_t pages_free_count(void)
-{
-	return free_pages;
-}
 
 static uint64_t *table(uint64_t desc)
 {
@@ -231,15 +180,6 @@ static void map_direct(void)
 	for (pa = RAM_BASE; pa < ram_top; pa += 0x200000)
 		*pte_slot(DMAP_BASE + pa, 1) = pa | kmap_rw();  /* block: bit 1 clear */
 	*pte_slot(UART_VA, 0) = UART_PHYS | attrs(mair_idx_dev) | PTE_PXN | PTE_UXN | PTE_TABLE;
-}
-
-static void pool_init(void)
-{
-	uint64_t pa;
-
-	pool_start = ((uint64_t)__bss_end - KERNEL_VMA + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	for (pa = HEAP_START - PAGE_SIZE; pa >= pool_start; pa -= PAGE_SIZE)
-		page_free(pa);
 }
 
 static int mair_index(uint8_t attr)

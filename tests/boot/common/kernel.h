@@ -7,7 +7,7 @@
  * tests/boot/README.md for the list) and provides karch.h, included below,
  * with:
  *   - the layout constants (physical and virtual): KERNEL_VMA, DMAP_BASE,
- *     PROBE_BASE (a VA range with nothing mapped unless a test maps it with
+ *     RAM_BASE (where RAM starts, physical), PROBE_BASE (a VA range with nothing mapped unless a test maps it with
  *     kmap_page()), VMAP_BASE/VMAP_SIZE (the library's window), VMAP2_BASE/
  *     VMAP2_SIZE (a second window tests create), HEAP_START, POOL_END,
  *     VTL0_START/VTL0_END, MAX_CPUS, EXIT_PASS/EXIT_FAIL/EXIT_OOPS;
@@ -125,6 +125,8 @@ extern uint64_t pool_start;     /* first page of the page pool */
 uint64_t page_alloc(void);
 void page_free(uint64_t pa);
 uint64_t pages_free_count(void);
+/* pool.c: for the arch's mm_init, once ram_top is set: fill the pool. */
+void pool_init(void);
 
 /* heap.c: kernel bookkeeping allocator (size classes, VTL1 memory). */
 void heap_init(void);

@@ -30,6 +30,7 @@
 #endif
 
 #define KERNEL_VMA     _UL(0xffffffff80000000)
+#define RAM_BASE       _UL(0)                  /* physical start of RAM */
 #define KERNEL_PHYS    _UL(0x100000)
 #define DMAP_BASE      _UL(0xffff888000000000)
 #define LAPIC_VA       _UL(0xffffc80000000000)

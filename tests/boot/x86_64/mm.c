@@ -3,9 +3,8 @@
  * Physical memory and the kernel's own page tables.
  *
  * mm_init() takes the RAM size from the multiboot info, programs PAT as the
- * library requires (include/vtlmem/x86_64.h), sets up the page pool (every
- * page between the image and HEAP_START: the "VTL1" memory page tables come
- * from) and replaces the boot tables with the final ones:
+ * library requires (include/vtlmem/x86_64.h), sets up the page pool
+ * (../common/pool.c) and replaces the boot tables with the final ones:
  *   - the kernel image at KERNEL_VMA in 4 KiB pages: text read-only and
  *     executable, rodata read-only NX, data/bss read-write NX, the page
  *     below the boot stack and below each CPU's stacks (smp.c) left
@@ -23,57 +22,7 @@
 extern char __image_start[], __text_end[], __rodata_end[], __bss_end[];
 extern char boot_stack_guard[];
 
-uint64_t ram_top;
 static uint64_t kernel_pml4;
-static uint64_t free_head;      /* physical address of the first free page */
-static uint64_t free_pages;
-static struct spinlock pool_lock;
-uint64_t pool_start;
-
-uint64_t virt_to_phys(const void *p)
-{
-	uintptr_t va = (uintptr_t)p;
-
-	if (va >= KERNEL_VMA)
-		return va - KERNEL_VMA;
-	if (va >= DMAP_BASE && va - DMAP_BASE < ram_top)
-		return va - DMAP_BASE;
-	panic("virt_to_phys(%p): not a kernel or direct-map address", p);
-}
-
-uint64_t page_alloc(void)
-{
-	unsigned long flags = spin_lock_irqsave(&pool_lock);
-	uint64_t pa = free_head;
-
-	if (pa) {
-		free_head = *(uint64_t *)phys_to_virt(pa);
-		free_pages--;
-	}
-	spin_unlock_irqrestore(&pool_lock, flags);
-	if (pa)
-		memset(phys_to_virt(pa), 0, PAGE_SIZE);
-	return pa;
-}
-
-void page_free(uint64_t pa)
-{
-	unsigned long flags;
-
-	if ((pa & (PAGE_SIZE - 1)) || pa < pool_start || pa >= HEAP_START)
-		panic("page_free(%lx): not a pool page", pa);
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
-	flags = spin_lock_irqsave(&pool_lock);
-	*(uint64_t *)phys_to_virt(pa) = free_head;
-	free_head = pa;
-	free_pages++;
-	spin_unlock_irqrestore(&pool_lock, flags);
-}
-
-uint64_t pages_free_count(void)
-{
-	return free_pages;
-}
 
 static uint64_t *table(uint64_t pa)
 {
@@ -188,15 +137,6 @@ static void map_direct(void)
 	for (pa = 0; pa < ram_top; pa += 0x200000)
 		*pte_slot(kernel_pml4, DMAP_BASE + pa, 1) =
 			pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
-}
-
-static void pool_init(void)
-{
-	uint64_t pa;
-
-	pool_start = ((uint64_t)__bss_end - KERNEL_VMA + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	for (pa = HEAP_START - PAGE_SIZE; pa >= pool_start; pa -= PAGE_SIZE)
-		page_free(pa);
 }
 
 static void check_cpu(void)
