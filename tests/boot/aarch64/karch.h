@@ -167,6 +167,28 @@ static inline void idle_wait(void)
 	__asm__ volatile("wfi; msr daifclr, #2; isb" : : : "memory");
 }
 
+/* Descriptors for ../common/kpt.c (kernel.h). */
+static inline bool pt_present(uint64_t e)
+{
+	return e & PTE_VALID;
+}
+
+/* Levels 1-3 (Arm 0-2): a table descriptor, not a block. */
+static inline bool pt_is_table(uint64_t e)
+{
+	return (e & PTE_VALID) && (e & PTE_TABLE);
+}
+
+static inline uint64_t pt_new_table(uint64_t pa)
+{
+	return pa | PTE_VALID | PTE_TABLE;
+}
+
+static inline uint64_t pt_root(void)
+{
+	return read_sysreg(ttbr1_el1) & PTE_ADDR;
+}
+
 /* console.c: the PL011 (nothing to set up under QEMU). */
 void console_init(void);
 /* PSCI (smc or hvc, as the device tree says). */

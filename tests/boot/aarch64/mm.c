@@ -34,29 +34,6 @@ static uint64_t *table(uint64_t desc)
 	return phys_to_virt(desc & PTE_ADDR);
 }
 
-/* The descriptor for va at level (3 = root ... 0 = page), creating tables above. */
-static uint64_t *pte_slot(uintptr_t va, int level)
-{
-	uint64_t *t = table(kernel_l0);
-	uint64_t pa;
-	int l;
-
-	for (l = 3; l > level; l--) {
-		uint64_t *e = &t[(va >> (12 + 9 * l)) & 511];
-
-		if (!(*e & PTE_VALID)) {
-			pa = page_alloc();
-			if (!pa)
-				panic("out of page-table pages");
-			*e = pa | PTE_VALID | PTE_TABLE;
-		}
-		if (!(*e & PTE_TABLE))
-			panic("pte_slot(%lx): block at level %d", (unsigned long)va, l);
-		t = table(*e);
-	}
-	return &t[(va >> (12 + 9 * level)) & 511];
-}
-
 static uint64_t attrs(unsigned idx)
 {
 	return PTE_VALID | PTE_ATTR((uint64_t)idx) | PTE_SH_INNER | PTE_AF;
@@ -80,7 +57,7 @@ static uint64_t kmap_ro(void)
  */
 static void set_page(uintptr_t va, uint64_t desc)
 {
-	uint64_t *e = pte_slot(va, 0);
+	uint64_t *e = kpt_slot(va, 0);
 
 	if (*e & PTE_VALID) {
 		__atomic_store_n(e, 0, __ATOMIC_RELAXED);
@@ -102,26 +79,6 @@ void kmap_page(uintptr_t va, uint64_t pa, enum kmap_prot prot)
 void kmap_device(uint64_t pa)
 {
 	set_page(DEV_BASE + pa, pa | attrs(mair_idx_dev) | PTE_PXN | PTE_UXN | PTE_TABLE);
-}
-
-/* The live page descriptor of va (the tables TTBR1 points at), or panic. */
-static uint64_t *leaf_of(uintptr_t va)
-{
-	struct pt_walk w;
-
-	pt_walk(va, &w);
-	if (w.level != 0)
-		panic("%lx is not mapped by a 4 KiB page (level %d)", (unsigned long)va, w.level);
-	return (uint64_t *)phys_to_virt(w.table[3]) + ((va >> 12) & 511);
-}
-
-uint64_t kpt_revoke(uintptr_t va)
-{
-	uint64_t *e = leaf_of(va), old = *e;
-
-	__atomic_store_n(e, 0, __ATOMIC_RELAXED);
-	tlbi_page_local(va);
-	return old;
 }
 
 void kpt_restore(uintptr_t va, uint64_t entry)
@@ -169,7 +126,7 @@ static void map_image(void)
 			flags = kmap_ro();
 		else
 			flags = kmap_rw();
-		*pte_slot(va, 0) = (va - KERNEL_VMA) | flags | PTE_TABLE;
+		*kpt_slot(va, 0) = (va - KERNEL_VMA) | flags | PTE_TABLE;
 	}
 }
 
@@ -178,8 +135,8 @@ static void map_direct(void)
 	uint64_t pa;
 
 	for (pa = RAM_BASE; pa < ram_top; pa += 0x200000)
-		*pte_slot(DMAP_BASE + pa, 1) = pa | kmap_rw();  /* block: bit 1 clear */
-	*pte_slot(UART_VA, 0) = UART_PHYS | attrs(mair_idx_dev) | PTE_PXN | PTE_UXN | PTE_TABLE;
+		*kpt_slot(DMAP_BASE + pa, 1) = pa | kmap_rw();  /* block: bit 1 clear */
+	*kpt_slot(UART_VA, 0) = UART_PHYS | attrs(mair_idx_dev) | PTE_PXN | PTE_UXN | PTE_TABLE;
 }
 
 static int mair_index(uint8_t attr)

@@ -13,7 +13,9 @@
  *     VTL0_START/VTL0_END, MAX_CPUS, EXIT_PASS/EXIT_FAIL/EXIT_OOPS;
  *   - static inline: cpu_relax(), irq_save(), irq_restore(flags),
  *     irqs_enabled(), cycles(), smp_cpu_id(), phys_to_virt(pa), cpu_stop(),
- *     tlb_page_local(va), idle_irq_off(), idle_irq_on(), idle_wait().
+ *     tlb_page_local(va), idle_irq_off(), idle_irq_on(), idle_wait();
+ *   - what a page-table entry is (kpt.c): PTE_ADDR, pt_present(e),
+ *     pt_is_table(e), pt_new_table(pa), pt_root().
  * Nothing here names an instruction, a register or an entry bit.
  */
 #ifndef BOOT_KERNEL_H
@@ -153,6 +155,12 @@ void kernel_set_top(unsigned idx, uint64_t value);
 uint64_t kernel_root(void);
 /* Drop this CPU's cached translations of the library's (non-global) entries. */
 void tlb_flush_local(void);
+/*
+ * kpt.c, for the arch's mm.c: the kernel's entry for va at level (3 = root
+ * ... 0 = 4 KiB leaf), creating the tables above from the pool (panics on
+ * a large page in the way or an empty pool).
+ */
+uint64_t *kpt_slot(uintptr_t va, int level);
 
 /* Memory types a leaf entry can select (the arch decodes its attributes). */
 enum kmemtype {

@@ -202,6 +202,28 @@ static inline void idle_wait(void)
 	__asm__ volatile("sti; hlt" : : : "memory");
 }
 
+/* Page-table entries for ../common/kpt.c (kernel.h). */
+static inline bool pt_present(uint64_t e)
+{
+	return e & PTE_P;
+}
+
+/* Levels 1-3: present and not a large page (PS: reserved at level 3). */
+static inline bool pt_is_table(uint64_t e)
+{
+	return (e & PTE_P) && !(e & PTE_PS);
+}
+
+static inline uint64_t pt_new_table(uint64_t pa)
+{
+	return pa | PTE_P | PTE_W;
+}
+
+static inline uint64_t pt_root(void)
+{
+	return read_cr3() & PTE_ADDR;
+}
+
 /* console.c: COM1. */
 void console_init(void);
 /* trap.c: per-CPU data (GS) of the boot CPU, its GDT, TSS and IDT. */

@@ -29,32 +29,9 @@ static uint64_t *table(uint64_t pa)
 	return phys_to_virt(pa & PTE_ADDR);
 }
 
-/* The entry for va at level (3 = PML4 ... 0 = PT), creating tables above. */
-static uint64_t *pte_slot(uint64_t root, uintptr_t va, int level)
-{
-	uint64_t *t = table(root);
-	uint64_t pa;
-	int l;
-
-	for (l = 3; l > level; l--) {
-		uint64_t *e = &t[(va >> (12 + 9 * l)) & 511];
-
-		if (!(*e & PTE_P)) {
-			pa = page_alloc();
-			if (!pa)
-				panic("out of page-table pages");
-			*e = pa | PTE_P | PTE_W;
-		}
-		if (*e & PTE_PS)
-			panic("pte_slot(%lx): large page at level %d", (unsigned long)va, l);
-		t = table(*e);
-	}
-	return &t[(va >> (12 + 9 * level)) & 511];
-}
-
 void kmap_pte(uintptr_t va, uint64_t pa, uint64_t pte_flags)
 {
-	uint64_t *e = pte_slot(kernel_pml4, va, 0);
+	uint64_t *e = kpt_slot(va, 0);
 
 	*e = pte_flags ? (pa | pte_flags) : 0;
 	invlpg(va);
@@ -64,26 +41,6 @@ void kmap_page(uintptr_t va, uint64_t pa, enum kmap_prot prot)
 {
 	kmap_pte(va, pa, prot == KMAP_NONE ? 0 :
 			 PTE_P | PTE_NX | (prot == KMAP_RW ? PTE_W : 0));
-}
-
-/* The live 4 KiB leaf entry of va (the tables CR3 points at), or panic. */
-static uint64_t *leaf_of(uintptr_t va)
-{
-	struct pt_walk w;
-
-	pt_walk(va, &w);
-	if (w.level != 0)
-		panic("%lx is not mapped by a 4 KiB page (level %d)", (unsigned long)va, w.level);
-	return (uint64_t *)phys_to_virt(w.table[3]) + ((va >> 12) & 511);
-}
-
-uint64_t kpt_revoke(uintptr_t va)
-{
-	uint64_t *e = leaf_of(va), old = *e;
-
-	*e = 0;
-	invlpg(va);
-	return old;
 }
 
 void kpt_restore(uintptr_t va, uint64_t entry)
@@ -126,7 +83,7 @@ static void map_image(void)
 			flags = PTE_P | PTE_G | PTE_NX;
 		else
 			flags = PTE_P | PTE_W | PTE_G | PTE_NX;
-		*pte_slot(kernel_pml4, va, 0) = (va - KERNEL_VMA) | flags;
+		*kpt_slot(va, 0) = (va - KERNEL_VMA) | flags;
 	}
 }
 
@@ -135,7 +92,7 @@ static void map_direct(void)
 	uint64_t pa;
 
 	for (pa = 0; pa < ram_top; pa += 0x200000)
-		*pte_slot(kernel_pml4, DMAP_BASE + pa, 1) =
+		*kpt_slot(DMAP_BASE + pa, 1) =
 			pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
 }
 
