@@ -50,14 +50,15 @@ enum vtlmem_copy_alias {
  * Zen 3, and it avoids rep movsb's trap on every CPU measured). A kernel
  * that must not execute CPUID at copy time (it exits to the hypervisor, or
  * raises #VE/#VC in a confidential guest), or knows its CPU better, sets
- * 4K or 4G at boot; then CPUID never runs. arm64: the copy has no string
+ * 4K or 4G at boot; then CPUID never runs (with AUTO, it runs on each CPU
+ * that takes part in deciding: usually one, more if they race). arm64: the copy has no string
  * instruction, so the rule is recorded and returned but has no effect, and
  * AUTO decides VTLMEM_COPY_ALIAS_4K without reading the CPU.
  * Returns 0, or -VTLMEM_EINVAL if rule is not one of the three (the rule in
- * force does not change). Context: any; no locks. Copies that start after
- * the call returns use the new rule; one running concurrently uses either
- * (both copy correctly). A rule set here is never overwritten by a
- * concurrent AUTO decision.
+ * force does not change). Context: any; no locks. Copies ordered after the
+ * call (on the same CPU, or after the caller's own synchronization) use the
+ * new rule; a copy running concurrently uses either (both copy correctly).
+ * A rule set here is never overwritten by a concurrent AUTO decision.
  */
 int vtlmem_copy_set_alias(enum vtlmem_copy_alias rule);
 

@@ -177,9 +177,9 @@ static const char *cpu_vendor(void)
 {
 	static char v[13];
 #if defined(__x86_64__)
-	uint32_t a = 0, b, c, d;
+	uint32_t a = 0, b, c = 0, d;
 
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d) : "c"(0));
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
 	memcpy(v, &b, 4);
 	memcpy(v + 4, &d, 4);
 	memcpy(v + 8, &c, 4);
