@@ -29,7 +29,7 @@ BOOT_CDIR := tests/boot/common
 BOOT_ARCH_DIR := $(notdir $(BOOT_DIR))
 
 # Listed, not wildcarded: a test file joins when the library code it needs has.
-BOOT_C_KERNEL := kprint.c heap.c platform.c kvtl.c smp.c pool.c kpt.c
+BOOT_C_KERNEL := kprint.c heap.c platform.c kvtl.c smp.c pool.c kpt.c string.c
 BOOT_C_TESTS  := testmain.c t_copy.c t_vmap.c t_physptr.c t_vtl0.c t_smp.c bench.c
 BOOT_C_DEMO   := demo.c
 

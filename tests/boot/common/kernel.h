@@ -54,7 +54,7 @@
  */
 #include "karch.h"
 
-/* lib: what the compiler may emit calls to (the arch's, in its own code). */
+/* lib: what the compiler may emit calls to (the arch's lib.c; memcmp, strlen: string.c). */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The few C library routines the compiler may emit calls to, in string
- * instructions (a C loop could be turned back into a call to itself).
+ * memcpy, memmove and memset, which the compiler may emit calls to, in
+ * string instructions (a C loop could be turned back into a call to
+ * itself); memcmp and strlen: ../common/string.c.
  */
 #include "kernel.h"
 
@@ -32,24 +33,4 @@ void *memset(void *dst, int c, size_t n)
 
 	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return dst;
-}
-
-int memcmp(const void *a, const void *b, size_t n)
-{
-	const volatile unsigned char *x = a, *y = b;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (x[i] != y[i])
-			return x[i] < y[i] ? -1 : 1;
-	return 0;
-}
-
-size_t strlen(const char *s)
-{
-	const volatile char *p = s;
-
-	while (*p)
-		p++;
-	return (size_t)(p - s);
 }
