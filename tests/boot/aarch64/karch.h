@@ -204,16 +204,7 @@ extern unsigned mair_idx_wb, mair_idx_dev;
 /* Map a device page (Device-nGnRnE, RW, never executable) at DEV_BASE + pa. */
 void kmap_device(uint64_t pa);
 
-/* pt.c: a raw walk of the tables the CPU uses (TTBR1_EL1, upper half). */
-struct pt_walk {
-	uint64_t entry[4];      /* Arm level 0 (root) .. 3 descriptors as read (0 past the end) */
-	uint64_t table[4];      /* physical address of each table visited */
-	int level;              /* level of the leaf found: 0 = 4 KiB page, 1 = 2 MiB
-				 * block, 2 = 1 GiB block; -1 = not valid */
-	uint64_t leaf;          /* the leaf descriptor (0 when not valid) */
-	uint64_t pa;            /* translated physical address */
-};
-void pt_walk(uintptr_t va, struct pt_walk *w);
+/* pt.c: pt_walk (kernel.h) walks the tables the CPU uses (TTBR1_EL1, upper half). */
 /* The MAIR_EL1 byte a leaf selects. */
 unsigned pt_memattr(uint64_t pte);
 

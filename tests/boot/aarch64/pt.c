@@ -38,26 +38,18 @@ unsigned pt_memattr(uint64_t pte)
 	return (unsigned)(read_sysreg(mair_el1) >> (8 * ((pte >> 2) & 7))) & 0xff;
 }
 
-void kpt_lookup(uintptr_t va, struct kpt_info *k)
+/* As the leaf descriptor itself says (the tests check the library's leaves). */
+void pt_leaf_info(uint64_t leaf, int level, struct kpt_info *k)
 {
-	struct pt_walk w;
 	unsigned attr;
 
-	pt_walk(va, &w);
-	memset(k, 0, sizeof(*k));
-	k->level = w.level;
-	if (w.level < 0)
-		return;
-	k->entry = w.leaf;
-	k->pa = w.pa;
-	/* as the leaf descriptor itself says (the tests check the library's leaves) */
-	k->writable = !(w.leaf & PTE_AP_RO);
-	k->user = (w.leaf & PTE_AP_EL0) != 0;
-	k->executable = !(w.leaf & PTE_PXN);
-	k->global = !(w.leaf & PTE_NG);
+	k->writable = !(leaf & PTE_AP_RO);
+	k->user = (leaf & PTE_AP_EL0) != 0;
+	k->executable = !(leaf & PTE_PXN);
+	k->global = !(leaf & PTE_NG);
 	k->memtype = KMEM_OTHER;
-	if (w.level == 0) {
-		attr = pt_memattr(w.leaf);
+	if (level == 0) {
+		attr = pt_memattr(leaf);
 		k->memtype = attr == 0xff ? KMEM_WB : attr == 0x44 ? KMEM_WC :
 			     attr == 0x00 ? KMEM_UC : KMEM_OTHER;
 	}

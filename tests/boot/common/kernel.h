@@ -189,6 +189,23 @@ struct kpt_info {
 void kpt_lookup(uintptr_t va, struct kpt_info *w);
 
 /*
+ * arch (pt.c): a raw walk of the tables this CPU uses, levels as in the
+ * library (3 = root ... 0 = 4 KiB leaves); kpt.c's kpt_lookup is pt_walk
+ * then pt_leaf_info, which fills what the leaf entry itself says (writable,
+ * executable, user, global, memory type).
+ */
+struct pt_walk {
+	uint64_t entry[4];      /* the entries read, root first (0 past the end) */
+	uint64_t table[4];      /* physical address of each table visited */
+	int level;              /* level of the leaf found: 0 = 4 KiB page, 1 = 2 MiB,
+				 * 2 = 1 GiB; -1 = not present/valid */
+	uint64_t leaf;          /* the leaf entry (0 when not present) */
+	uint64_t pa;            /* translated physical address */
+};
+void pt_walk(uintptr_t va, struct pt_walk *w);
+void pt_leaf_info(uint64_t leaf, int level, struct kpt_info *k);
+
+/*
  * Remove the 4 KiB leaf entry mapping va from the live tables (as a
  * hypervisor revoking access would), invalidating it on this CPU only;
  * returns the entry removed, which kpt_restore puts back. Panics if va is

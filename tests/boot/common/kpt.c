@@ -3,12 +3,12 @@
  * The portable part of the kernel's own page tables (4 levels of 512
  * entries, 3 = root ... 0 = 4 KiB leaves, on both arches): finding or
  * creating an entry (kpt_slot, for the arch's mm.c), revoking a live leaf
- * (kpt_revoke) and the snapshots of a table subtree the tests compare. The
+ * (kpt_revoke), kpt_lookup and the snapshots of a table subtree the tests compare. The
  * arch's karch.h says what an entry is: PTE_ADDR (its address bits),
  * pt_present(e), pt_is_table(e) (at levels 1-3: it points at a table, not a
  * large page/block), pt_new_table(pa) (an entry pointing at table pa) and
  * pt_root() (the root the CPU walks now); its pt.c walks the live tables
- * (pt_walk, kpt_lookup).
+ * (pt_walk) and decodes a leaf's attributes (pt_leaf_info).
  */
 #include "kernel.h"
 
@@ -37,6 +37,20 @@ uint64_t *kpt_slot(uintptr_t va, int level)
 		t = table(*e);
 	}
 	return &t[(va >> (12 + 9 * level)) & 511];
+}
+
+void kpt_lookup(uintptr_t va, struct kpt_info *k)
+{
+	struct pt_walk w;
+
+	pt_walk(va, &w);
+	memset(k, 0, sizeof(*k));
+	k->level = w.level;
+	if (w.level < 0)
+		return;
+	k->entry = w.leaf;
+	k->pa = w.pa;
+	pt_leaf_info(w.leaf, w.level, k);
 }
 
 /* The live 4 KiB leaf entry of va (the tables this CPU uses), or panic. */

@@ -233,16 +233,7 @@ void mm_init(uint64_t ram_bytes);
 /* Map one 4 KiB page with these PTE bits (0: unmap), invlpg on this CPU. */
 void kmap_pte(uintptr_t va, uint64_t pa, uint64_t pte_flags);
 
-/* pt.c: walk the tables the CPU uses (from CR3). */
-struct pt_walk {
-	uint64_t entry[4];      /* PML4E, PDPTE, PDE, PTE as read (0 past the end) */
-	uint64_t table[4];      /* physical address of each table visited */
-	int level;              /* level of the leaf found: 0 = 4 KiB PTE, 1 = 2 MiB,
-				 * 2 = 1 GiB; -1 = not present */
-	uint64_t leaf;          /* the leaf entry (0 when not present) */
-	uint64_t pa;            /* translated physical address */
-};
-void pt_walk(uintptr_t va, struct pt_walk *w);
+/* pt.c: pt_walk (kernel.h) walks the tables the CPU uses (from CR3). */
 /* Memory type (0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-) a 4 KiB leaf selects via PAT. */
 unsigned pt_memtype(uint64_t pte);
 

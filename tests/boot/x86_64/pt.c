@@ -42,24 +42,17 @@ unsigned pt_memtype(uint64_t pte)
 	return (unsigned)(rdmsr(MSR_PAT) >> (8 * idx)) & 7;
 }
 
-void kpt_lookup(uintptr_t va, struct kpt_info *k)
+/* As the leaf entry itself says (the tests check the library's leaves). */
+void pt_leaf_info(uint64_t leaf, int level, struct kpt_info *k)
 {
 	static const enum kmemtype pat_types[8] = {
 		[0] = KMEM_UC, [1] = KMEM_WC, [4] = KMEM_WT, [5] = KMEM_WP, [6] = KMEM_WB,
 		[7] = KMEM_UC_MINUS, [2] = KMEM_OTHER, [3] = KMEM_OTHER,
 	};
-	struct pt_walk w;
-	pt_walk(va, &w);
-	memset(k, 0, sizeof(*k));
-	k->level = w.level;
-	if (w.level < 0)
-		return;
-	k->entry = w.leaf;
-	k->pa = w.pa;
-	/* as the leaf entry itself says (the tests check the library's leaves) */
-	k->writable = (w.leaf & PTE_W) != 0;
-	k->user = (w.leaf & PTE_U) != 0;
-	k->executable = !(w.leaf & PTE_NX);
-	k->global = (w.leaf & PTE_G) != 0;
-	k->memtype = w.level == 0 ? pat_types[pt_memtype(w.leaf)] : KMEM_OTHER;
+
+	k->writable = (leaf & PTE_W) != 0;
+	k->user = (leaf & PTE_U) != 0;
+	k->executable = !(leaf & PTE_NX);
+	k->global = (leaf & PTE_G) != 0;
+	k->memtype = level == 0 ? pat_types[pt_memtype(leaf)] : KMEM_OTHER;
 }
