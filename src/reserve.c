@@ -138,8 +138,9 @@ static void iv_insert(struct vtlmem_rtable *t, struct rt_node *n)
  * rule: a node that is not rotated, not the moved one and comes out
  * unchanged ends the walk. Rotations (rare) take the generic path.
  */
-static void iv_fixup(struct vtlmem_rtable *t, struct vtlmem_rtree_node *x,
-		     const struct vtlmem_rtree_node *moved)
+static inline __attribute__((always_inline)) void iv_fixup(struct vtlmem_rtable *t,
+							    struct vtlmem_rtree_node *x,
+							    const struct vtlmem_rtree_node *moved)
 {
 	const struct rtree_fix f = { NULL, node_augment };
 	struct vtlmem_rtree_node *l, *r;
@@ -253,7 +254,7 @@ static inline bool excl_place(struct vtlmem_rtable *t, const struct rt_node *n,
 
 	bool left;
 
-	/* branch-free steps: the turns of a random probe are unpredictable */
+	/* one key comparison per level picks the turn and what it adds to either bound */
 	while (*l) {
 		p = *l;
 		x = TO_NODE(p);
