@@ -97,14 +97,14 @@ struct vtlmem_physptr_attr {
 
 /*
  * The handle. Caller storage; every field is private to the library.
- * Not movable, not copyable (see above).
+ * Not movable, not copyable (see above). An access through the persistent
+ * mapping reads only the first six fields (self .. bytes).
  */
 struct vtlmem_physptr {
 	struct vtlmem_physptr *self;     /* == this handle while live          */
-	/* An access through the persistent mapping reads self and these 5. */
 	size_t rlim;                     /* count + 1 while mapped, else 0     */
 	size_t wlim;                     /* the same, 0 for a RO handle        */
-	size_t elem_size;
+	size_t elem_size;                /* bytes per element                  */
 	uintptr_t pbase;                 /* map_va + offset while mapped       */
 	uint64_t bytes;                  /* elem_size * count                  */
 	struct vtlmem_rtable *rt;
