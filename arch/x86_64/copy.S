@@ -284,6 +284,38 @@ FUNC_START(vtlmem_copy)
 	sub	$1, %eax
 	cmp	$62, %eax
 	ja	.Lcopy_rep
+/*
+ * More than SMALL_MAX bytes in the loop: first one 64-byte block at p = 0,
+ * then advance by a = 64 - (dst mod 64) (1..64: 64 when dst is aligned),
+ * so every following block's stores fill exactly one cache line and no
+ * store straddles two lines (the block starts at p = a <= 64: bytes
+ * [a, 64) are written twice, with the same values). n - a >= 449, so the
+ * loop's first block and the final one stay inside [0, n).
+ */
+.Lcopy_align:
+	mov	(%rsi), %rax
+	mov	8(%rsi), %rcx
+	mov	16(%rsi), %r8
+	mov	24(%rsi), %r9
+	mov	32(%rsi), %r10
+	mov	40(%rsi), %r11
+	mov	%rax, (%rdi)
+	mov	%rcx, 8(%rdi)
+	mov	%r8, 16(%rdi)
+	mov	%r9, 24(%rdi)
+	mov	%r10, 32(%rdi)
+	mov	%r11, 40(%rdi)
+	mov	48(%rsi), %rax
+	mov	56(%rsi), %rcx
+	mov	%rax, 48(%rdi)
+	mov	%rcx, 56(%rdi)
+	mov	%edi, %eax
+	not	%eax
+	and	$63, %eax
+	inc	%eax			/* a = ((-dst - 1) mod 64) + 1: 1..64 */
+	add	%rax, %rsi
+	add	%rax, %rdi
+	sub	%rax, %rdx
 .Lcopy_loop:
 	mov	(%rsi), %rax
 	mov	8(%rsi), %rcx
@@ -326,7 +358,7 @@ FUNC_START(vtlmem_copy)
 	xor	%eax, %eax
 	ret
 .Lcopy_loop_end:
-	EXTABLE(.Lcopy_loop, .Lcopy_loop_end, .Lcopy_tail)
+	EXTABLE(.Lcopy_align, .Lcopy_loop_end, .Lcopy_tail)
 
 /* More than SMALL_MAX bytes: fast strings. */
 .Lcopy_rep:

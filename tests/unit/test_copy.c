@@ -35,7 +35,9 @@
  *       modulo 4 KiB under each rule, and exactly 4 GiB multiples apart
  *       under both, checking on x86_64 which path (rep movsb or the block
  *       loop) took the first fault (elsewhere only the 4K matrix runs: the
- *       rule has no effect there). Negative controls (by hand): copy.S
+ *       rule has no effect there); and every fault offset of 513, 700
+ *       and 1500 bytes at every distance 1..63 (the loop's aligned
+ *       blocks). Negative controls (by hand): copy.S
  *       masking with 0xfff whatever the rule fails the 4G matrix ("took
  *       the other path") and the AUTO tests; an AUTO that always picks 4K
  *       fails the AUTO tests on an Intel FSRM host.
@@ -616,6 +618,46 @@ static void copy_short_distance_under_rule_4k_takes_the_loop_with_exact_residual
 }
 
 /*
+ * The loop above SMALL_MAX (copy.S's .Lcopy_align): one block at p = 0,
+ * then blocks from the destination's next 64-byte boundary, then the last
+ * 64 bytes ending at n. Every fault offset k of three lengths, at every
+ * distance 1..63 under the 4K rule, both sides: the faulting side's start
+ * moves with k, so the destination takes every alignment mod 64 and k
+ * falls on every position of the head block, of the aligned blocks and of
+ * the final one. x86_64 only (arm64 has no such path: its loop runs in
+ * T1..T5 at every length).
+ */
+static void copy_loop_above_512_every_fault_offset_at_every_short_distance(void **state)
+{
+	static const size_t lens[] = { 513, 700, 1500 };
+	unsigned long c = 0, want = 0;
+	size_t i, n, k;
+	unsigned d, side;
+
+	(void)state;
+#if !defined(__x86_64__)
+	skip();
+#endif
+	bigbuf = guard_alloc(BIG_LEN, 0);
+	assert_non_null(bigbuf);
+	begin();
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_4K), 0);
+	rule_in_test = VTLMEM_COPY_ALIAS_4K;
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		n = lens[i];
+		want += (n + 1) * 63 * 2;
+		for (d = 1; d <= 63; d++)
+			for (side = 0; side < 2; side++)
+				for (k = 0; k <= n; k++, c++)
+					copy_case_dist(n, k, (enum side)side, d, 0);
+	}
+	assert_int_equal(vtlmem_copy_set_alias(VTLMEM_COPY_ALIAS_AUTO), 0);
+	end(c);
+	assert_int_equal(c, want);
+	guard_free(bigbuf);
+}
+
+/*
  * Under 4G, the same distances (4 KiB, not 4 GiB, aliased) take rep movsb.
  * Off x86_64 the rule has no effect (the 4K matrix already ran the same
  * code): skipped.
@@ -892,6 +934,7 @@ int main(void)
 		cmocka_unit_test(copy_t5_random_cases),
 		cmocka_unit_test(copy_with_both_sides_faulting_stops_at_first_fault),
 		cmocka_unit_test(copy_short_distance_under_rule_4k_takes_the_loop_with_exact_residuals),
+		cmocka_unit_test(copy_loop_above_512_every_fault_offset_at_every_short_distance),
 		cmocka_unit_test(copy_short_distance_under_rule_4g_takes_rep_movsb_with_exact_residuals),
 		cmocka_unit_test(copy_4g_aliased_distance_takes_the_loop_under_both_rules),
 		cmocka_unit_test(copy_alias_rule_auto_is_decided_by_the_cpu),
