@@ -24,7 +24,7 @@
  * every CPU) per 32 calls, and it spends window VA the quarantine must
  * purge. The calls keep the no-allocation, no-IPI path; a caller that
  * copies the same long buffer often should hold a physical pointer with a
- * persistent mapping instead (about 70 instructions per access).
+ * persistent mapping instead (about 30 library instructions per access).
  *
  * Everything read from VTL0 is hostile: lengths, counts and addresses found
  * in VTL0 memory are read once (single-copy-atomic) and bounds-checked
