@@ -64,9 +64,10 @@
  * disables preemption for 16 pages' copy at a time. Callbacks run with
  * nothing mapped and no lock held. The context struct is read-only after
  * init, so any number of calls may run on it concurrently. Every call may
- * take the reservation-table lock: not from interrupt context unless the
- * platform's lock ops disable interrupts (vmap.h); the ring calls also take
- * the ring's lock and may purge.
+ * take the reservation-table lock, and the claim buckets' spinlocks are
+ * taken with preemption off: not from interrupt context unless both the
+ * platform's lock ops and its preempt_off disable interrupts (vmap.h); the
+ * ring calls also take the ring's lock and may purge.
  */
 #ifndef VTLMEM_VTL0_H
 #define VTLMEM_VTL0_H
