@@ -218,7 +218,6 @@ static int claim_two(struct vtlmem_cl_bucket *b0, struct vtlmem_cl_bucket *b1,
 		return 1;   /* a bucket is full */
 	cl_take(b0, (unsigned)w0, page, n, mode);
 	cl_take(b1, (unsigned)w1, page, n, mode);
-	b0->s.reserves++;
 	c->b[0] = b0;
 	c->b[1] = b1;
 	c->w[0] = (uint8_t)w0;
@@ -243,15 +242,23 @@ int vtlmem_claim_pair(struct vtlmem_cl_table *ct, uint64_t page, unsigned n, uin
 	return ret;
 }
 
-/* Claims recorded first in b (a claim across two groups is in two buckets). */
-static uint64_t primaries(struct vtlmem_cl_table *ct, const struct vtlmem_cl_bucket *b)
+/*
+ * Ways recorded first in b (a claim across two groups is in two buckets),
+ * and their holders: the live claims of b, each counted once.
+ */
+static void primaries(struct vtlmem_cl_table *ct, const struct vtlmem_cl_bucket *b,
+		      uint64_t *ways, uint64_t *holders)
 {
-	uint64_t n = 0;
 	unsigned w;
 
-	for (w = 0; w < CL_WAYS; w++)
-		n += b->s.e[w].holders && cl_bucket_of(ct, b->s.e[w].page >> CL_GROUP_SHIFT) == b;
-	return n;
+	for (w = 0; w < CL_WAYS; w++) {
+		const struct vtlmem_cl_ent *e = &b->s.e[w];
+
+		if (e->holders && cl_bucket_of(ct, e->page >> CL_GROUP_SHIFT) == b) {
+			++*ways;
+			*holders += e->holders;
+		}
+	}
 }
 
 void vtlmem_claims_count(struct vtlmem_rtable *t, uint64_t *live, uint64_t *reserves,
@@ -267,8 +274,9 @@ void vtlmem_claims_count(struct vtlmem_rtable *t, uint64_t *live, uint64_t *rese
 	for (k = 0; k < CL_BUCKETS; k++) {
 		b = &ct->b[k];
 		cl_lock(b);
-		*live += primaries(ct, b);
-		*reserves += b->s.reserves;
+		/* claims ever = released + live (no counter on the claim path) */
+		primaries(ct, b, live, reserves);
+		*reserves += b->s.releases;
 		*releases += b->s.releases;
 		*conflicts += b->s.conflicts;
 		cl_unlock(b);

@@ -86,7 +86,7 @@ struct vtlmem_cl_bucket {
 			uint32_t tree;            /* tree handles touching a group here */
 			uint32_t used;            /* ways in use                        */
 			uint32_t conflicts;
-			uint64_t reserves, releases;
+			uint64_t releases;        /* claims recorded first here, released */
 			struct vtlmem_cl_ent e[CL_WAYS];
 		} s;
 		char line[128];
@@ -212,7 +212,6 @@ VTLMEM_HOT_INLINE int vtlmem_claim_pages(struct vtlmem_rtable *t, uint64_t page,
 		ret = -VTLMEM_EBUSY;
 	} else if (w >= 0) {
 		cl_take(b, (unsigned)w, page, npages, (uint32_t)mode);
-		b->s.reserves++;
 		c->b[0] = c->b[1] = b;
 		c->w[0] = c->w[1] = (uint8_t)w;
 		ret = 0;
