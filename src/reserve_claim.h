@@ -206,6 +206,14 @@ VTLMEM_HOT_INLINE int vtlmem_claim_pages(struct vtlmem_rtable *t, uint64_t page,
 	cl_lock(b);
 	if (b->s.tree)
 		goto out;
+	if (!b->s.used) {   /* an empty bucket: way 0 */
+		b->s.e[0] = (struct vtlmem_cl_ent){ page, (uint16_t)npages, (uint16_t)mode, 1 };
+		b->s.used = 1;
+		c->b[0] = c->b[1] = b;
+		c->w[0] = c->w[1] = 0;
+		ret = 0;
+		goto out;
+	}
 	w = cl_way_for(b, page, npages, (uint32_t)mode);
 	if (w == -2) {
 		b->s.conflicts++;
