@@ -20,7 +20,7 @@ BOOT_LINK_CHECK :=
 # The aarch64 half: entry and vectors, traps, MMU setup, device tree, PSCI
 # and GIC SMP, console, and its own test cases (t_arch_*.c).
 BOOT_A_KERNEL := head.S entry.S boot.c console.c lib.c trap.c mm.c smp.c pt.c fdt.c
-BOOT_A_TESTS  := t_arch_mmu.c t_arch_smp.c
+BOOT_A_TESTS  := t_arch_copy.c t_arch_mmu.c t_arch_smp.c
 
 include tests/boot/common/common.mk
 

@@ -28,6 +28,8 @@ struct cpu {
 	uint64_t mpidr;                 /* MPIDR_EL1 affinity (PSCI target)   */
 	unsigned gic_mask;              /* its GIC CPU-interface bit          */
 	unsigned dying;                 /* in an oops (a nested one stops)    */
+	uint64_t align_faults;          /* of the fixed-up aborts, alignment
+					 * faults (DFSC 0b100001; trap.c)     */
 	struct kcpu k;                  /* the portable part (kernel.h)       */
 } __attribute__((aligned(CPU_STRUCT_SIZE)));
 

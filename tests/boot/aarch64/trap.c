@@ -23,6 +23,7 @@ const char *oops_context;
 
 #define EC_DABT_CUR  0x25
 #define EC_IABT_CUR  0x21
+#define DFSC_ALIGN   0x21       /* alignment fault (e.g. unaligned, Device memory) */
 
 static const char *ec_name(unsigned ec)
 {
@@ -83,6 +84,8 @@ void trap_entry(struct trap_frame *f, unsigned kind)
 		fix = vtlmem_fixup(f->elr);
 		if (fix) {
 			fault_rec.count++;
+			if (dfsc == DFSC_ALIGN)
+				c->align_faults++;
 			fault_rec.addr = f->far;
 			/* DFSC 0b0001xx: translation fault (nothing mapped) */
 			fault_rec.kind = ((dfsc & 0x3c) != 0x04 ? FAULT_PRESENT : 0) |
