@@ -49,7 +49,9 @@
  *     routines then finish the bytes one at a time from their fixup, so a
  *     copy to or from a UC mapping still succeeds at any alignment, while
  *     an unaligned vtlmem_load16..64 / vtlmem_store16..64 on it returns
- *     -VTLMEM_EFAULT.
+ *     -VTLMEM_EFAULT where the CPU checks Device alignment (every Armv8
+ *     CPU; QEMU's TCG only from version 9.0: before it, the unaligned
+ *     access is performed and the accessor returns 0).
  *   - The library code uses no FP/SIMD register (-mgeneral-regs-only) and
  *     no stack beyond its C frames; CPACR_EL1.FPEN may trap.
  */
