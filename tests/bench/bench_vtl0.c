@@ -62,6 +62,7 @@
 
 #include <vtlmem/copy.h>
 #include <vtlmem/vtl0.h>
+#include "mutexops.h"
 #include "vtl0env.h"
 
 #define PG VTLMEM_PAGE_SIZE
@@ -327,33 +328,6 @@ static bool verify(const struct row *r)
 	return true;
 }
 
-/* Threaded runs: pthread mutexes as the platform's lock ops (see below). */
-static pthread_mutex_t mutexes[4] = {
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-	PTHREAD_MUTEX_INITIALIZER,
-};
-static unsigned nmutexes;
-
-static void m_init(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	if (nmutexes == 4)
-		abort();
-	l->plat = &mutexes[nmutexes++];
-}
-
-static void m_lock(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	pthread_mutex_lock(l->plat);
-}
-
-static void m_unlock(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	pthread_mutex_unlock(l->plat);
-}
-
 static void no_tlb(void *ctx, uintptr_t va, uint64_t npages)
 {
 	(void)ctx;
@@ -390,9 +364,7 @@ static void no_preempt_on(void *ctx, unsigned long cookie)
 
 static void mutex_locks(struct vtlmem_platform *ops)
 {
-	ops->lock_init = m_init;
-	ops->lock = m_lock;
-	ops->unlock = m_unlock;
+	mutexops_install(ops);
 	ops->tlb_local = no_tlb;    /* hostplat's counting op is not thread-safe */
 	ops->ownership = own_vtl0;
 	ops->preempt_off = no_preempt_off;

@@ -19,6 +19,7 @@
 #include <vtlmem/vmap.h>
 #include "hostmmu.h"
 #include "hostplat.h"
+#include "mutexops.h"
 #include "../../src/vmap_debug.h"
 
 #define PG 4096ull
@@ -251,34 +252,9 @@ static void *worker_main(void *arg)
 }
 
 /*
- * Platform locks: pthread mutexes. The library's own ticket spinlock
- * assumes, like any kernel spinlock, that its holder is not preempted; with
- * more threads than host CPUs every hand-off would wait for the scheduler.
+ * Platform locks: pthread mutexes (mutexops.h says why not the library's
+ * own spinlock).
  */
-#define MAX_LOCKS 8
-static pthread_mutex_t mutexes[MAX_LOCKS];
-static unsigned nmutexes;
-
-static void plat_lock_init(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	assert_true(nmutexes < MAX_LOCKS);
-	pthread_mutex_init(&mutexes[nmutexes], NULL);
-	l->plat = &mutexes[nmutexes++];
-}
-
-static void plat_lock(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	pthread_mutex_lock(l->plat);
-}
-
-static void plat_unlock(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	pthread_mutex_unlock(l->plat);
-}
-
 static void run_stress(uint64_t window, uint64_t threshold, bool mirror, bool tight)
 {
 	struct world *w = calloc(1, sizeof(*w));
@@ -293,9 +269,7 @@ static void run_stress(uint64_t window, uint64_t threshold, bool mirror, bool ti
 	assert_non_null(wk);
 	hostplat_init(&w->hp, 128 * MB);
 	w->hp.ops.ncpus = NTHREADS;
-	w->hp.ops.lock_init = plat_lock_init;
-	w->hp.ops.lock = plat_lock;
-	w->hp.ops.unlock = plat_unlock;
+	mutexops_install(&w->hp.ops);
 	hostmmu_init(&w->mmu, &w->hp, window);
 	hostmmu_config(&w->mmu, &cfg);
 	assert_int_equal(vtlmem_rtable_init(&w->rt, &w->hp.ops), 0);
@@ -340,8 +314,6 @@ static void run_stress(uint64_t window, uint64_t threshold, bool mirror, bool ti
 	assert_int_equal(w->hp.pt_live, 0);
 	assert_int_equal(w->hp.alloc_live, 0);
 	hostplat_fini(&w->hp);
-	while (nmutexes)
-		pthread_mutex_destroy(&mutexes[--nmutexes]);
 	free(wk);
 	free(w);
 }

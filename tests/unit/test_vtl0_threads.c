@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <vtlmem/vtl0.h>
+#include "mutexops.h"
 #include "vtl0env.h"
 #include "../../src/reserve_claim.h"
 
@@ -37,33 +38,6 @@ struct worker {
 	pthread_t t;
 };
 
-static pthread_mutex_t mutexes[8] = {
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-};
-static unsigned nmutexes;
-
-static void m_init(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	if (nmutexes == 8)
-		abort();
-	l->plat = &mutexes[nmutexes++];
-}
-
-static void m_lock(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	pthread_mutex_lock(l->plat);
-}
-
-static void m_unlock(void *ctx, struct vtlmem_lock *l)
-{
-	(void)ctx;
-	pthread_mutex_unlock(l->plat);
-}
-
 /*
  * The TLB op: only the mirror's hook (these tests read no TLB counters or
  * log, which hostplat's own op keeps for single-threaded tests).
@@ -78,15 +52,12 @@ static void tlb_mirror_only(void *ctx, uintptr_t va, uint64_t npages)
 
 static void mutex_locks(struct vtlmem_platform *ops)
 {
-	ops->lock_init = m_init;
-	ops->lock = m_lock;
-	ops->unlock = m_unlock;
+	mutexops_install(ops);
 	ops->tlb_local = tlb_mirror_only;
 }
 
 static void start(void)
 {
-	nmutexes = 0;
 	vtl0env_init_with(E, 4, mutex_locks);
 	hostmmu_mirror_shared(&E->mmu);   /* threads: one TLB shared by all CPUs */
 }
