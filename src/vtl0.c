@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VTL0 copy calls: one call each. The contiguous read and write (the
- * one-shot path) are specialised: validate the arguments once, reserve the
- * whole pages with one ownership question (vtlmem_reserve_range), map them
- * VTLMEM_PHYSPTR_SLOT_PAGES at a time on this CPU's slot stack without
- * checking the reservation the same call just took (vtlmem_slot_enter),
- * copy, unmap (local invalidation), and release by the handle's record.
- * The page-list calls and the field accesses are built on a physical
+ * The VTL0 copy calls: one call each. The contiguous read and write and
+ * the field accesses (the one-shot path) are specialised: validate the
+ * arguments once, ask the ownership question once, claim the whole pages
+ * (up to VTLMEM_CLAIM_MAX_PAGES, with preemption off until the release;
+ * reserve_claim.h) or else reserve them through the tree
+ * (vtlmem_reserve_owned), map them VTLMEM_PHYSPTR_SLOT_PAGES at a time on
+ * this CPU's slot stack without checking the reservation the same call
+ * just took (vtlmem_slot_copy, slot_copy.h), copy, unmap (local
+ * invalidation), release. The page-list calls are built on a physical
  * pointer that lives on the stack for the duration of the call, asking for
  * slots (VTLMEM_PHYSPTR_SLOTS). Either way a copy of any length maps at
  * most VTLMEM_PHYSPTR_SLOT_PAGES pages at a time on this CPU and allocates
- * nothing; the reservation is released at once on return (no window
- * mapping was made, so no flush is pending).
+ * nothing in steady state; the reservation is released at once on return
+ * (no window mapping was made, so no flush is pending).
  */
 #include <vtlmem/vtl0.h>
 #include <vtlmem/copy.h>
