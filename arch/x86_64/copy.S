@@ -154,6 +154,30 @@ name:
 	.text
 
 /*
+ * One 64-byte block from src + bias to dst + bias: six loads, their six
+ * stores, then the last two (every load of a register before its store;
+ * a fault anywhere in a block is recovered from the block's start, p).
+ */
+.macro COPY64 src:req, dst:req, bias=0
+	mov	\bias+0\src, %rax
+	mov	\bias+8\src, %rcx
+	mov	\bias+16\src, %r8
+	mov	\bias+24\src, %r9
+	mov	\bias+32\src, %r10
+	mov	\bias+40\src, %r11
+	mov	%rax, \bias+0\dst
+	mov	%rcx, \bias+8\dst
+	mov	%r8, \bias+16\dst
+	mov	%r9, \bias+24\dst
+	mov	%r10, \bias+32\dst
+	mov	%r11, \bias+40\dst
+	mov	\bias+48\src, %rax
+	mov	\bias+56\src, %rcx
+	mov	%rax, \bias+48\dst
+	mov	%rcx, \bias+56\dst
+.endm
+
+/*
  * size_t vtlmem_copy(void *dst, const void *src, size_t n)
  * rdi = dst, rsi = src, rdx = n; returns the bytes not copied in rax.
  * Scratch: rax, rcx, r8-r11.
@@ -293,22 +317,7 @@ FUNC_START(vtlmem_copy)
  * loop's first block and the final one stay inside [0, n).
  */
 .Lcopy_align:
-	mov	(%rsi), %rax
-	mov	8(%rsi), %rcx
-	mov	16(%rsi), %r8
-	mov	24(%rsi), %r9
-	mov	32(%rsi), %r10
-	mov	40(%rsi), %r11
-	mov	%rax, (%rdi)
-	mov	%rcx, 8(%rdi)
-	mov	%r8, 16(%rdi)
-	mov	%r9, 24(%rdi)
-	mov	%r10, 32(%rdi)
-	mov	%r11, 40(%rdi)
-	mov	48(%rsi), %rax
-	mov	56(%rsi), %rcx
-	mov	%rax, 48(%rdi)
-	mov	%rcx, 56(%rdi)
+	COPY64	(%rsi), (%rdi)
 	mov	%edi, %eax
 	not	%eax
 	and	$63, %eax
@@ -317,44 +326,14 @@ FUNC_START(vtlmem_copy)
 	add	%rax, %rdi
 	sub	%rax, %rdx
 .Lcopy_loop:
-	mov	(%rsi), %rax
-	mov	8(%rsi), %rcx
-	mov	16(%rsi), %r8
-	mov	24(%rsi), %r9
-	mov	32(%rsi), %r10
-	mov	40(%rsi), %r11
-	mov	%rax, (%rdi)
-	mov	%rcx, 8(%rdi)
-	mov	%r8, 16(%rdi)
-	mov	%r9, 24(%rdi)
-	mov	%r10, 32(%rdi)
-	mov	%r11, 40(%rdi)
-	mov	48(%rsi), %rax
-	mov	56(%rsi), %rcx
-	mov	%rax, 48(%rdi)
-	mov	%rcx, 56(%rdi)
+	COPY64	(%rsi), (%rdi)
 	add	$64, %rsi
 	add	$64, %rdi
 	sub	$64, %rdx
 	cmp	$64, %rdx
 	ja	.Lcopy_loop
 	/* 1..64 left, and at least 64 bytes behind: one block ending at n. */
-	mov	-64(%rsi,%rdx), %rax
-	mov	-56(%rsi,%rdx), %rcx
-	mov	-48(%rsi,%rdx), %r8
-	mov	-40(%rsi,%rdx), %r9
-	mov	-32(%rsi,%rdx), %r10
-	mov	-24(%rsi,%rdx), %r11
-	mov	%rax, -64(%rdi,%rdx)
-	mov	%rcx, -56(%rdi,%rdx)
-	mov	%r8, -48(%rdi,%rdx)
-	mov	%r9, -40(%rdi,%rdx)
-	mov	%r10, -32(%rdi,%rdx)
-	mov	%r11, -24(%rdi,%rdx)
-	mov	-16(%rsi,%rdx), %rax
-	mov	-8(%rsi,%rdx), %rcx
-	mov	%rax, -16(%rdi,%rdx)
-	mov	%rcx, -8(%rdi,%rdx)
+	COPY64	"(%rsi,%rdx)", "(%rdi,%rdx)", -64
 	xor	%eax, %eax
 	ret
 .Lcopy_loop_end:
