@@ -91,8 +91,8 @@ static void mark(struct vtlmem_cl_table *ct, const struct rt_handle *h, int d)
 }
 
 /* A live claim in b of a page in [first, last] conflicting with mode. */
-static const struct vtlmem_cl_ent *find_in(struct vtlmem_cl_bucket *b, uint64_t first, uint64_t last,
-				    uint32_t mode)
+static const struct vtlmem_cl_ent *find_in(struct vtlmem_cl_bucket *b, uint64_t first,
+					    uint64_t last, uint32_t mode)
 {
 	const struct vtlmem_cl_ent *best = NULL;
 	unsigned w;
@@ -132,7 +132,8 @@ static void check_range(struct vtlmem_cl_table *ct, const struct rt_node *n, uin
 }
 
 /* The lowest conflicting claim of h's pages, into *conf. Table lock held. */
-static bool check(struct vtlmem_cl_table *ct, const struct rt_handle *h, struct vtlmem_conflict *conf)
+static bool check(struct vtlmem_cl_table *ct, const struct rt_handle *h,
+		  struct vtlmem_conflict *conf)
 {
 	struct vtlmem_cl_ent best = { 0, 0, 0, 0 };
 	struct ref_cursor c;

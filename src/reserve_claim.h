@@ -134,7 +134,8 @@ static inline bool cl_overlaps(const struct vtlmem_cl_ent *e, uint64_t first, ui
  * (same pages, both shared), else a free one; -1 if b is full, -2 on a
  * conflict.
  */
-VTLMEM_HOT_INLINE int cl_way_for(struct vtlmem_cl_bucket *b, uint64_t page, unsigned n, uint32_t mode)
+VTLMEM_HOT_INLINE int cl_way_for(struct vtlmem_cl_bucket *b, uint64_t page, unsigned n,
+				 uint32_t mode)
 {
 	int free = -1, join = -1;
 	unsigned w;
@@ -160,7 +161,8 @@ VTLMEM_HOT_INLINE int cl_way_for(struct vtlmem_cl_bucket *b, uint64_t page, unsi
 	return join >= 0 ? join : free;
 }
 
-VTLMEM_HOT_INLINE void cl_take(struct vtlmem_cl_bucket *b, unsigned w, uint64_t page, unsigned n, uint32_t mode)
+VTLMEM_HOT_INLINE void cl_take(struct vtlmem_cl_bucket *b, unsigned w, uint64_t page, unsigned n,
+			       uint32_t mode)
 {
 	struct vtlmem_cl_ent *e = &b->s.e[w];
 

@@ -95,8 +95,8 @@ VTLMEM_HOT_INLINE int shot_claim(struct vtlmem_vtl0 *ctx, const struct vtlmem_ra
  * or a tree object), -VTLMEM_ENOSPC or -VTLMEM_EBUSY; nothing changes on
  * error.
  */
-VTLMEM_HOT_INLINE int shot_reserve(struct vtlmem_vtl0 *ctx, const struct vtlmem_range *r, bool write,
-			struct shot *s)
+VTLMEM_HOT_INLINE int shot_reserve(struct vtlmem_vtl0 *ctx, const struct vtlmem_range *r,
+				   bool write, struct shot *s)
 {
 	const struct vtlmem_platform *p = ctx->plat;
 	enum vtlmem_rmode mode = write ? VTLMEM_RES_EXCLUSIVE : VTLMEM_RES_SHARED;
@@ -162,8 +162,8 @@ static int copy_batches(struct vtlmem_vmap *vm, uint64_t pa, uint64_t in, uint8_
 	}
 }
 
-VTLMEM_HOT_INLINE int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf, size_t len,
-		  bool write, size_t *done)
+VTLMEM_HOT_INLINE int contig(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *buf,
+			     size_t len, bool write, size_t *done)
 {
 	struct vtlmem_vmap *vm;
 	struct vtlmem_range r;
