@@ -80,7 +80,7 @@ static uint64_t sub_conf_end(const struct vtlmem_rtree_node *l, uint32_t mode)
  * start further right: either way the answer is not right of the left
  * child. One descent: O(log N).
  */
-static struct rt_node *find_conflict(struct vtlmem_rtable *t, uint64_t s, uint64_t e,
+static struct rt_node *tree_conflict(struct vtlmem_rtable *t, uint64_t s, uint64_t e,
 				     uint32_t mode)
 {
 	struct vtlmem_rtree_node *l = t->iroot;
@@ -104,7 +104,7 @@ static struct rt_node *find_conflict(struct vtlmem_rtable *t, uint64_t s, uint64
 }
 
 /* The shared interval with exactly [s, e), or NULL. O(log N). */
-static struct rt_node *find_shared(struct vtlmem_rtable *t, uint64_t s, uint64_t e)
+static struct rt_node *tree_shared(struct vtlmem_rtable *t, uint64_t s, uint64_t e)
 {
 	struct rt_node key = { .start = s, .end = e, .mode = VTLMEM_RES_SHARED };
 	struct vtlmem_rtree_node *l = t->iroot;
@@ -120,16 +120,95 @@ static struct rt_node *find_shared(struct vtlmem_rtable *t, uint64_t s, uint64_t
 }
 
 /*
- * The two tables' trees with their callbacks fixed at compile time, so the
+ * Small mode (see reserve_internal.h). Does any slot conflict with [s, e)
+ * in mode? Every slot is looked at, without a branch per slot: exclusive
+ * requests conflict with any interval that overlaps, shared ones with the
+ * exclusive ones (whose sm_xend is their end, 0 for shared ones).
+ */
+static inline __attribute__((always_inline)) bool sm_hits(const struct vtlmem_rtable *t,
+							   uint64_t s, uint64_t e, uint32_t mode)
+{
+	const uint64_t *st = t->sm_start, *stop = st + t->nsmall;
+	/* the conflicting ends, as an offset from the starts */
+	ptrdiff_t d = (mode == VTLMEM_RES_EXCLUSIVE ? t->sm_end : t->sm_xend) - t->sm_start;
+	bool hit = false;
+
+	/* two slots a step: a free slot's start is ~0, never below e */
+	for (; st < stop; st += 2)
+		hit |= ((st[0] < e) & (st[d] > s)) | ((st[1] < e) & (st[d + 1] > s));
+	return hit;
+}
+
+/* Small mode: tree_conflict()'s answer (the in-order first), by a scan. */
+static struct rt_node *sm_conflict(struct vtlmem_rtable *t, uint64_t s, uint64_t e,
+				   uint32_t mode)
+{
+	const uint64_t *ce = mode == VTLMEM_RES_EXCLUSIVE ? t->sm_end : t->sm_xend;
+	struct rt_node *best = NULL;
+	uint32_t i;
+
+	for (i = 0; i < t->nsmall; i++)
+		if (t->sm_start[i] < e && ce[i] > s &&
+		    (!best || node_cmp(&sm_node(t, i)->link, &best->link) < 0))
+			best = sm_node(t, i);
+	return best;
+}
+
+/* Small mode: tree_shared()'s answer, by a scan. */
+static struct rt_node *sm_shared(struct vtlmem_rtable *t, uint64_t s, uint64_t e)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->nsmall; i++)
+		if (t->sm_start[i] == s && t->sm_end[i] == e && sm_node(t, i)->mode ==
+		    VTLMEM_RES_SHARED)
+			return sm_node(t, i);
+	return NULL;
+}
+
+static struct rt_node *find_conflict(struct vtlmem_rtable *t, uint64_t s, uint64_t e,
+				     uint32_t mode)
+{
+	return t->tree ? tree_conflict(t, s, e, mode) : sm_conflict(t, s, e, mode);
+}
+
+static struct rt_node *find_shared(struct vtlmem_rtable *t, uint64_t s, uint64_t e)
+{
+	return t->tree ? tree_shared(t, s, e) : sm_shared(t, s, e);
+}
+
+/* Small mode: put n in slot i. */
+static inline __attribute__((always_inline)) void sm_put(struct vtlmem_rtable *t, uint32_t i,
+							  struct rt_node *n)
+{
+	t->sm_start[i] = n->start;
+	t->sm_end[i] = n->end;
+	t->sm_xend[i] = own_xend(n);
+	t->sm_node[i] = n;
+	n->idx = i;
+}
+
+/* Small mode: drop n's slot; the last slot's interval moves into it. */
+static inline __attribute__((always_inline)) void sm_drop(struct vtlmem_rtable *t,
+							   const struct rt_node *n)
+{
+	uint32_t i = n->idx, last = --t->nsmall;
+
+	if (i != last) {
+		t->sm_start[i] = t->sm_start[last];
+		t->sm_end[i] = t->sm_end[last];
+		t->sm_xend[i] = t->sm_xend[last];
+		t->sm_node[i] = t->sm_node[last];
+		sm_node(t, i)->idx = i;
+	}
+	t->sm_start[last] = UINT64_MAX;   /* free */
+}
+
+/*
+ * The interval tree with its callbacks fixed at compile time, so the
  * comparison and the augmentation are inlined into the AVL walk (the same
  * algorithm as vtlmem_rtree_insert_aug() etc., see rtree_impl.h). Lock held.
  */
-static void iv_insert(struct vtlmem_rtable *t, struct rt_node *n)
-{
-	const struct rtree_fix f = { NULL, node_augment };
-
-	rtree_insert_impl(&t->iroot, &n->link, node_cmp, &f);
-}
 
 /*
  * rtree_fixup() for the interval tree, with each node's children read
@@ -184,20 +263,170 @@ static inline __attribute__((always_inline)) void iv_fixup(struct vtlmem_rtable 
 	}
 }
 
-/* rtree_erase_impl() with iv_fixup(). */
-static void iv_erase(struct vtlmem_rtable *t, struct rt_node *n)
+/*
+ * Link n as a leaf at *link under parent and repair the tree, in two
+ * short walks instead of iv_fixup()'s: the maxima go up while an ancestor
+ * lacks n's ends (ancestors' maxima only grow towards the root), then the
+ * heights go up while a subtree grew; where that would unbalance a node,
+ * one rebalance there (from exact children) restores its old height and
+ * ends the walk.
+ */
+static inline __attribute__((always_inline)) void tree_link(struct vtlmem_rtable *t,
+							     struct rt_node *n,
+							     struct vtlmem_rtree_node *parent,
+							     struct vtlmem_rtree_node **link)
 {
-	struct vtlmem_rtree_node *x = &n->link, *low, *moved = NULL;
+	const struct rtree_fix f = { NULL, node_augment };
+	struct vtlmem_rtree_node *x = &n->link, *p, *sib;
+	uint64_t e = n->end, xe = own_xend(n);
+	struct rt_node *a;
+	bool changed;
+	int hs;
+
+	x->left = NULL;
+	x->right = NULL;
+	x->parent = parent;
+	x->height = 1;
+	n->max_end = e;
+	n->max_xend = xe;
+	*link = x;
+	for (p = parent; p; p = p->parent) {
+		a = TO_NODE(p);
+		if (a->max_end >= e && a->max_xend >= xe)
+			break;
+		a->max_end = max_u64(a->max_end, e);
+		a->max_xend = max_u64(a->max_xend, xe);
+	}
+	for (p = parent; p && p->height == x->height; x = p, p = p->parent) {
+		sib = p->left == x ? p->right : p->left;
+		hs = sib ? sib->height : 0;
+		if (__builtin_expect(x->height - hs > 1, 0)) {
+			rtree_rebalance(&t->iroot, p, &f, &changed);
+			return;
+		}
+		p->height = x->height + 1;
+	}
+}
+
+/* Insert n into the tree. O(log N). */
+static void tree_insert(struct vtlmem_rtable *t, struct rt_node *n)
+{
+	struct vtlmem_rtree_node *parent = NULL, **link = &t->iroot;
+
+	while (*link) {
+		parent = *link;
+		link = node_cmp(&n->link, parent) < 0 ? &parent->left : &parent->right;
+	}
+	tree_link(t, n, parent, link);
+}
+
+/*
+ * Remove n from the tree. A node with two children: rtree_erase_impl()
+ * with iv_fixup(). Otherwise its child takes its place and, as in
+ * tree_link(), two short walks repair it: the maxima up while an
+ * ancestor's may have been n's end and come out changed, then the heights
+ * up while a subtree shrank, rebalancing where needed (a rebalance that
+ * restores the old height ends the walk).
+ */
+static void tree_erase(struct vtlmem_rtable *t, struct rt_node *n)
+{
+	const struct rtree_fix f = { NULL, node_augment };
+	struct vtlmem_rtree_node *x = &n->link, *p = x->parent, *low, *moved;
+	uint64_t e = n->end, xe = own_xend(n);
+	int hl, hr, h, old;
+	bool changed;
 
 	if (x->left && x->right) {
 		moved = rtree_leftmost(x->right);
 		low = rtree_splice_successor(&t->iroot, x);
-	} else {
-		low = x->parent;
-		rtree_replace_child(&t->iroot, x->parent, x, x->left ? x->left : x->right);
+		x->left = x->right = x->parent = NULL;
+		iv_fixup(t, low, moved);
+		return;
 	}
+	rtree_replace_child(&t->iroot, p, x, x->left ? x->left : x->right);
 	x->left = x->right = x->parent = NULL;
-	iv_fixup(t, low, moved);
+	for (low = p; low; low = low->parent) {
+		if (TO_NODE(low)->max_end != e && (!xe || TO_NODE(low)->max_xend != xe))
+			break;
+		if (!node_augment(low))
+			break;
+	}
+	while (p) {
+		hl = vtlmem_rtree_height(p->left);
+		hr = vtlmem_rtree_height(p->right);
+		if (__builtin_expect((unsigned)(hl - hr + 1) > 2u, 0)) {
+			old = p->height;
+			p = rtree_rebalance(&t->iroot, p, &f, &changed);
+			if (p->height == old)
+				return;
+		} else {
+			h = 1 + (hl > hr ? hl : hr);
+			if (h == p->height)
+				return;
+			p->height = h;
+		}
+		p = p->parent;
+	}
+}
+
+/* Small mode -> tree: every slot's node into the tree (the arrays are full). */
+static __attribute__((noinline)) void iv_to_tree(struct vtlmem_rtable *t)
+{
+	uint32_t i;
+
+	t->iroot = NULL;
+	for (i = 0; i < t->nsmall; i++) {
+		tree_insert(t, sm_node(t, i));
+		t->sm_start[i] = UINT64_MAX;   /* free */
+	}
+	t->nodes = t->nsmall;
+	t->nsmall = 0;
+	t->tree = 1;
+}
+
+/* Tree -> small mode: every node of the tree into a slot (few are left). */
+static __attribute__((noinline)) void iv_to_small(struct vtlmem_rtable *t)
+{
+	struct vtlmem_rtree_node *l, *next;
+	uint32_t i = 0;
+
+	for (l = vtlmem_rtree_first(t->iroot); l; l = next) {
+		next = vtlmem_rtree_next(l);
+		sm_put(t, i++, TO_NODE(l));
+	}
+	t->nsmall = i;
+	t->nodes = 0;
+	t->iroot = NULL;
+	t->tree = 0;
+}
+
+/* Add interval node n to the set (either representation). */
+static void iv_add(struct vtlmem_rtable *t, struct rt_node *n)
+{
+	if (!t->tree && t->nsmall == VTLMEM_RTABLE_SMALL)
+		iv_to_tree(t);
+	if (t->tree) {
+		tree_insert(t, n);
+		t->nodes++;
+	} else {
+		sm_put(t, t->nsmall++, n);
+	}
+	t->nshared += n->mode;   /* VTLMEM_RES_SHARED is 1 */
+}
+
+/* Remove interval node n from the set; half full small arrays take the tree back. */
+static inline __attribute__((always_inline)) void iv_remove(struct vtlmem_rtable *t,
+							     struct rt_node *n)
+{
+	t->nshared -= n->mode;
+	if (!t->tree) {
+		sm_drop(t, n);
+		return;
+	}
+	t->nodes--;
+	tree_erase(t, n);
+	if (__builtin_expect(t->nodes <= VTLMEM_RTABLE_SMALL / 2, 0))
+		iv_to_small(t);
 }
 
 static void hd_insert(struct vtlmem_rtable *t, struct rt_handle *h)
@@ -238,12 +467,12 @@ static inline void handle_unlink(struct vtlmem_rtable *t, struct rt_handle *h, u
 /*
  * Where the exclusive interval n = [s, e) goes in the interval tree, and
  * whether it overlaps a live interval, in one descent (instead of
- * find_conflict's and the insert's). The intervals ordered before n start
+ * tree_conflict's and the insert's). The intervals ordered before n start
  * at or before s: one overlaps iff the largest of their ends (the ends and
  * left subtrees' max_end where the descent turns right) is above s. Those
  * after n start at or after s, the first of them (where the descent last
  * turns left) lowest: one overlaps iff that start is below e. Sets
- * *parent and *link for iv_link(); returns true on an overlap.
+ * *parent and *link for tree_link(); returns true on an overlap.
  */
 static inline bool excl_place(struct vtlmem_rtable *t, const struct rt_node *n,
 			      struct vtlmem_rtree_node **parent, struct vtlmem_rtree_node ***link)
@@ -254,6 +483,28 @@ static inline bool excl_place(struct vtlmem_rtable *t, const struct rt_node *n,
 
 	bool left;
 
+	if (!t->nshared) {
+		/*
+		 * Every interval exclusive, so they are disjoint and the largest
+		 * end before n is its predecessor's (where the descent last
+		 * turns right). An interval starting at s overlaps n: the
+		 * descent turns right there, so before > s.
+		 */
+		while (*l) {
+			p = *l;
+			x = TO_NODE(p);
+			if (s < x->start) {
+				after = x->start;
+				l = &p->left;
+			} else {
+				before = x->end;
+				l = &p->right;
+			}
+		}
+		*parent = p;
+		*link = l;
+		return before > s || after < e;
+	}
 	/* one key comparison per level picks the turn and what it adds to either bound */
 	while (*l) {
 		p = *l;
@@ -267,20 +518,6 @@ static inline bool excl_place(struct vtlmem_rtable *t, const struct rt_node *n,
 	*parent = p;
 	*link = l;
 	return before > s || after < e;
-}
-
-/* Link n at the place excl_place() found and repair the tree. */
-static inline void iv_link(struct vtlmem_rtable *t, struct rt_node *n,
-			   struct vtlmem_rtree_node *parent, struct vtlmem_rtree_node **link)
-{
-	n->link.left = NULL;
-	n->link.right = NULL;
-	n->link.parent = parent;
-	n->link.height = 1;
-	n->max_end = n->end;
-	n->max_xend = own_xend(n);
-	*link = &n->link;
-	iv_fixup(t, parent, NULL);
 }
 
 /* ---- reserve ----------------------------------------------------------- */
@@ -322,6 +559,22 @@ static struct rt_handle *record_get(struct vtlmem_rtable *t, struct rt_pool *poo
 	return h;
 }
 
+/*
+ * Every record on t->retired has the shape of a one-range handle taken
+ * from there (nref 1, no ext blocks, contig, fresh 0, retired_before), so
+ * reserve_small() writes only what differs between two such handles. A
+ * live record of one range needs only the last two (its ext is NULL and
+ * it is contig already).
+ */
+static inline __attribute__((always_inline)) void record_clean(struct rt_handle *h)
+{
+	h->nref = 1;
+	h->ext = NULL;
+	h->contig = 1;
+	h->fresh = 0;
+	h->retired_before = 1;
+}
+
 /* Park a published record on t->retired, or give an unpublished one to pool. */
 static void record_put(struct vtlmem_rtable *t, struct rt_pool *pool, struct rt_handle *h,
 		       bool published)
@@ -330,6 +583,7 @@ static void record_put(struct vtlmem_rtable *t, struct rt_pool *pool, struct rt_
 		pool_push(pool, h);
 		return;
 	}
+	record_clean(h);
 	h->next_retired = t->retired;
 	t->retired = h;
 	t->nretired++;
@@ -487,8 +741,7 @@ static void handle_commit(struct vtlmem_rtable *t, struct rt_handle *h, struct r
 			*slot = same;
 			continue;
 		}
-		iv_insert(t, *slot);
-		t->nodes++;
+		iv_add(t, *slot);
 	}
 	/* publish: every field above is written before the id (release) */
 	__atomic_store_n(&h->id, t->next_id, __ATOMIC_RELEASE);
@@ -594,7 +847,7 @@ static int pool_gather(struct vtlmem_rtable *t, struct rt_pool *pool, size_t n, 
  * entry, released on return. Nothing is taken from the cache or the
  * retired list before the request is known to succeed.
  */
-static inline __attribute__((always_inline)) int reserve_one(struct vtlmem_rtable *t,
+static __attribute__((noinline)) int reserve_one(struct vtlmem_rtable *t,
 							     const struct vtlmem_range *r,
 							     uint32_t mode, vtlmem_resv_t *out,
 							     struct vtlmem_conflict *conflict)
@@ -611,15 +864,20 @@ static inline __attribute__((always_inline)) int reserve_one(struct vtlmem_rtabl
 	n->end = n->start + r->len;
 	n->mode = mode;
 	n->readers = 1;
-	if (mode == VTLMEM_RES_EXCLUSIVE) {
+	if (!t->tree) {
+		if (sm_hits(t, n->start, n->end, mode))
+			conf = sm_conflict(t, n->start, n->end, mode);   /* the one to report */
+		else if (mode == VTLMEM_RES_SHARED)
+			same = sm_shared(t, n->start, n->end);
+	} else if (mode == VTLMEM_RES_EXCLUSIVE) {
 		if (excl_place(t, n, &parent, &link)) {
-			conf = find_conflict(t, n->start, n->end, mode);   /* the one to report */
+			conf = tree_conflict(t, n->start, n->end, mode);   /* the one to report */
 			VTLMEM_BUG_ON(t->plat, !conf);
 		}
 	} else {
-		conf = find_conflict(t, n->start, n->end, mode);
+		conf = tree_conflict(t, n->start, n->end, mode);
 		if (!conf)
-			same = find_shared(t, n->start, n->end);
+			same = tree_shared(t, n->start, n->end);
 	}
 	if (conf) {
 		report(conflict, conf);
@@ -644,11 +902,15 @@ static inline __attribute__((always_inline)) int reserve_one(struct vtlmem_rtabl
 	} else {
 		t->cache = next;
 		t->ncache--;
-		if (mode == VTLMEM_RES_EXCLUSIVE)
-			iv_link(t, n, parent, link);
-		else
-			iv_insert(t, n);
-		t->nodes++;
+		if (!t->tree && t->nsmall < VTLMEM_RTABLE_SMALL) {
+			sm_put(t, t->nsmall++, n);
+			t->nshared += mode;
+		} else if (link) {
+			tree_link(t, n, parent, link);   /* exclusive */
+			t->nodes++;
+		} else {
+			iv_add(t, n);
+		}
 	}
 	t->retired = h->next_retired;
 	t->nretired--;
@@ -661,6 +923,59 @@ static inline __attribute__((always_inline)) int reserve_one(struct vtlmem_rtabl
 	h->lo = n->start;
 	h->hi = n->end;
 	h->contig = 1;
+	/* publish: every field above is written before the id (release) */
+	id = t->next_id;
+	__atomic_store_n(&h->id, id, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->next_id, id + 1, __ATOMIC_RELAXED);
+	handle_link(t, h, id);
+	t->handles++;
+	t->reserves++;
+	vtlmem_lock_release(t->plat, &t->lock);
+	out->id = id;
+	out->rec = h;
+	return 0;
+}
+
+/*
+ * reserve_one() of an exclusive range in small mode with a free slot and
+ * no claim table (steady state of a small table), straight: one scan, then
+ * the interval into the next slot. A conflict goes to reserve_one() for
+ * its report. Lock held on entry, released on return.
+ */
+static inline __attribute__((always_inline)) int reserve_small(struct vtlmem_rtable *t,
+							       const struct vtlmem_range *r,
+							       vtlmem_resv_t *out,
+							       struct vtlmem_conflict *conflict)
+{
+	uint64_t s = vtlmem_pa_val(r->pa), e = s + r->len, id;
+	struct rt_handle *h;
+	union rt_obj *o;
+	struct rt_node *n;
+	uint32_t i;
+
+	if (sm_hits(t, s, e, VTLMEM_RES_EXCLUSIVE))
+		return reserve_one(t, r, VTLMEM_RES_EXCLUSIVE, out, conflict);
+	o = t->cache;
+	n = &o->node;
+	t->cache = o->next_free;
+	t->ncache--;
+	n->start = s;
+	n->end = e;
+	n->mode = VTLMEM_RES_EXCLUSIVE;
+	n->readers = 1;
+	i = t->nsmall++;
+	t->sm_start[i] = s;
+	t->sm_end[i] = e;
+	t->sm_xend[i] = e;
+	t->sm_node[i] = n;
+	n->idx = i;
+	h = t->retired;   /* nref 1, no ext, contig, fresh 0: record_clean() */
+	t->retired = h->next_retired;
+	t->nretired--;
+	h->mode = VTLMEM_RES_EXCLUSIVE;
+	h->ref[0] = n;
+	h->lo = s;
+	h->hi = e;
 	/* publish: every field above is written before the id (release) */
 	id = t->next_id;
 	__atomic_store_n(&h->id, id, __ATOMIC_RELEASE);
@@ -701,19 +1016,51 @@ static inline __attribute__((always_inline)) int reserve_checked(struct vtlmem_r
 								  struct vtlmem_conflict *conflict)
 {
 	vtlmem_lock_acquire(t->plat, &t->lock);
-	if (n == 1 && t->retired && t->cache && t->next_id)
+	if (n == 1 && t->retired && t->cache && t->next_id) {
+		if (!t->tree && mode == VTLMEM_RES_EXCLUSIVE && !t->claims &&
+		    t->nsmall < VTLMEM_RTABLE_SMALL)
+			return reserve_small(t, ranges, out, conflict);
 		return reserve_one(t, ranges, (uint32_t)mode, out, conflict);
+	}
 	return reserve_general(t, ranges, n, mode, out, conflict);
 }
 
-int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
-		   enum vtlmem_rmode mode, vtlmem_resv_t *out, struct vtlmem_conflict *conflict)
+/* vtlmem_reserve() of more than one range: every range's checks, then the general path. */
+static __attribute__((noinline)) int reserve_many(struct vtlmem_rtable *t,
+						  const struct vtlmem_range *ranges, size_t n,
+						  enum vtlmem_rmode mode, vtlmem_resv_t *out,
+						  struct vtlmem_conflict *conflict)
 {
 	int ret = check_request(t, ranges, n, mode, out);
 
 	if (ret)
 		return ret;
-	return reserve_checked(t, ranges, n, mode, out, conflict);
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	return reserve_general(t, ranges, n, mode, out, conflict);
+}
+
+/*
+ * The argument checks of check_request() and, for one range, the checks of
+ * vtlmem_check_range() in its order, inline (the same errors in the same
+ * order).
+ */
+int vtlmem_reserve(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
+		   enum vtlmem_rmode mode, vtlmem_resv_t *out, struct vtlmem_conflict *conflict)
+{
+	const struct vtlmem_platform *p;
+	int ret;
+
+	if (!t || !ranges || !out || n - 1 >= VTLMEM_RESV_MAX_RANGES || !mode_valid(mode))
+		return -VTLMEM_EINVAL;
+	if (n != 1)
+		return reserve_many(t, ranges, n, mode, out, conflict);
+	p = t->plat;
+	ret = vtlmem_check_range_args(p, ranges->pa, ranges->len);
+	if (ret)
+		return ret;
+	if (!p->ownership || p->ownership(p->ctx, ranges->pa, ranges->len) != VTLMEM_OWNER_VTL0)
+		return -VTLMEM_EPERM;
+	return reserve_checked(t, ranges, 1, mode, out, conflict);
 }
 
 int vtlmem_reserve_range(struct vtlmem_rtable *t, const struct vtlmem_range *r,
@@ -752,17 +1099,16 @@ static void handle_drop(struct vtlmem_rtable *t, struct rt_handle *h, struct rt_
 	if (t->claims)
 		vtlmem_claims_unmark(t, h);
 	handle_unlink(t, h, id);
-	t->handles--;
 	cursor_init(&c, h);
 	for (i = 0; i < h->nref; i++) {
 		n = *cursor_next(&c);
 		if (--n->readers)
 			continue;
-		iv_erase(t, n);
-		t->nodes--;
+		iv_remove(t, n);
 		pool_push(pool, n);
 	}
 	handle_unbuild(t, pool, h, 0, keep_record);
+	t->handles--;
 	t->releases++;
 }
 
@@ -808,18 +1154,49 @@ static inline __attribute__((always_inline)) void release_one(struct vtlmem_rtab
 	if (t->claims)
 		vtlmem_claims_unmark(t, rh);
 	handle_unlink(t, rh, id);
-	t->handles--;
 	if (--n->readers == 0) {
-		iv_erase(t, n);
-		t->nodes--;
+		iv_remove(t, n);
 		o = (union rt_obj *)n;
 		o->next_free = t->cache;
 		t->cache = o;
 		t->ncache++;
 	}
+	rh->fresh = 0;   /* record_clean() of a one-range record */
+	rh->retired_before = 1;
 	rh->next_retired = t->retired;
 	t->retired = rh;
 	t->nretired++;
+	t->handles--;
+	t->releases++;
+	vtlmem_lock_release(t->plat, &t->lock);
+}
+
+/*
+ * release_one() of a young handle (its ring slot holds it) of one range
+ * whose node it alone holds, in small mode, no claim table. Lock held on
+ * entry, released on return.
+ */
+static inline __attribute__((always_inline)) void release_small(struct vtlmem_rtable *t,
+								struct rt_handle *rh,
+								struct rt_handle **slot)
+{
+	struct rt_node *n = rh->ref[0];
+	union rt_obj *o = (union rt_obj *)n;
+
+	__atomic_store_n(&rh->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
+	*slot = NULL;
+	if (n->mode == VTLMEM_RES_SHARED)
+		t->nshared--;
+	sm_drop(t, n);   /* n, its readers 1, goes to the cache */
+	rh->fresh = 0;   /* record_clean() of a one-range record */
+	rh->retired_before = 1;
+	o->next_free = t->cache;
+	t->cache = o;
+	t->ncache++;
+	rh->next_retired = t->retired;
+	t->retired = rh;
+	t->nretired++;
+	t->handles--;
 	t->releases++;
 	vtlmem_lock_release(t->plat, &t->lock);
 }
@@ -827,11 +1204,19 @@ static inline __attribute__((always_inline)) void release_one(struct vtlmem_rtab
 static inline __attribute__((always_inline)) int release(struct vtlmem_rtable *t,
 							 vtlmem_resv_t h, bool undo, bool own)
 {
-	struct rt_handle *rh;
+	struct rt_handle *rh, **slot;
 
 	if (!t)
 		return -VTLMEM_EINVAL;
 	vtlmem_lock_acquire(t->plat, &t->lock);
+	slot = young_slot(t, h.id);
+	rh = *slot;
+	/* a young handle of one range in small mode, no claim table: straight */
+	if (!undo && rh && rh->id == h.id && !t->tree && rh->nref == 1 &&
+	    t->ncache < VTLMEM_RTABLE_CACHE && !t->claims && rh->ref[0]->readers == 1) {
+		release_small(t, rh, slot);
+		return 0;
+	}
 	if (own)
 		rh = vtlmem_rt_lookup(t, h);
 	else
@@ -892,6 +1277,11 @@ int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 	t->state = RT_STATE_LIVE;
 	t->nodes = 0;
 	t->handles = 0;
+	t->tree = 0;
+	t->nsmall = 0;
+	t->nshared = 0;
+	for (i = 0; i < VTLMEM_RTABLE_SMALL; i++)
+		t->sm_start[i] = UINT64_MAX;   /* free */
 	t->objects = 0;
 	t->reserves = 0;
 	t->releases = 0;
@@ -911,7 +1301,7 @@ int vtlmem_rtable_fini(struct vtlmem_rtable *t)
 		return -VTLMEM_EINVAL;
 	vtlmem_lock_acquire(t->plat, &t->lock);
 	vtlmem_claims_count(t, &live, &res, &rel, &conf);
-	if (t->handles || res != rel) {
+	if (rt_handles(t) || res != rel) {
 		vtlmem_lock_release(t->plat, &t->lock);
 		return -VTLMEM_EBUSY;
 	}

@@ -26,6 +26,7 @@ struct rt_node {
 	uint64_t max_end, max_xend;        /* subtree augmentation */
 	uint64_t readers;
 	uint32_t mode;                     /* enum vtlmem_rmode */
+	uint32_t idx;                      /* small mode: its slot in t->sm_* */
 };
 
 struct rt_ext {
@@ -108,6 +109,62 @@ static inline uint64_t own_xend(const struct rt_node *n)
 {
 	return n->mode == VTLMEM_RES_EXCLUSIVE ? n->end : 0;
 }
+/*
+ * The interval set (lock held) is in one of two representations: up to
+ * VTLMEM_RTABLE_SMALL intervals in t's small arrays (t->tree == 0: slot i
+ * holds node sm_node[i], its start, end and exclusive end, and the node's
+ * idx is i; iroot is NULL), or the augmented tree at iroot (t->tree == 1).
+ * Queries see one sequence either way: iv_first() / iv_next() walk the
+ * nodes in node_cmp order (in small mode by a scan for the next larger
+ * node, O(VTLMEM_RTABLE_SMALL) a step); nothing may change during a walk.
+ */
+/* Live interval nodes (the tree's or the small arrays'). */
+static inline uint64_t rt_nodes(const struct vtlmem_rtable *t)
+{
+	return t->tree ? t->nodes : t->nsmall;
+}
+
+/* Live handles (tests read t->handles too). */
+static inline uint64_t rt_handles(const struct vtlmem_rtable *t)
+{
+	return t->handles;
+}
+
+static inline struct rt_node *sm_node(const struct vtlmem_rtable *t, uint32_t i)
+{
+	return (struct rt_node *)t->sm_node[i];
+}
+
+/* Small mode: the least node after prev in node_cmp order (prev NULL: the least). */
+static inline struct rt_node *sm_after(const struct vtlmem_rtable *t, const struct rt_node *prev)
+{
+	struct rt_node *best = NULL, *n;
+	uint32_t i;
+
+	for (i = 0; i < t->nsmall; i++) {
+		n = sm_node(t, i);
+		if (prev && node_cmp(&n->link, &prev->link) <= 0)
+			continue;
+		if (!best || node_cmp(&n->link, &best->link) < 0)
+			best = n;
+	}
+	return best;
+}
+
+static inline struct rt_node *iv_first(const struct vtlmem_rtable *t)
+{
+	if (!t->tree)
+		return sm_after(t, NULL);
+	return t->iroot ? TO_NODE(vtlmem_rtree_first(t->iroot)) : NULL;
+}
+
+static inline struct rt_node *iv_next(const struct vtlmem_rtable *t, const struct rt_node *n)
+{
+	if (!t->tree)
+		return sm_after(t, n);
+	return TO_NODE(vtlmem_rtree_next(&n->link));
+}
+
 static inline int handle_cmp(const struct vtlmem_rtree_node *a, const struct vtlmem_rtree_node *b)
 {
 	uint64_t x = ((const struct rt_handle *)a)->id, y = ((const struct rt_handle *)b)->id;

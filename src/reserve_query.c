@@ -29,9 +29,18 @@ static uint64_t sub_cover_end(const struct vtlmem_rtree_node *l, uint32_t mode)
 static uint64_t prefix_cover_end(struct vtlmem_rtable *t, uint64_t x, uint32_t mode)
 {
 	const struct vtlmem_rtree_node *l = t->iroot;
+	const uint64_t *ce = mode == VTLMEM_RES_EXCLUSIVE ? t->sm_xend : t->sm_end;
 	const struct rt_node *n;
 	uint64_t best = 0;
+	uint32_t i;
 
+	if (!t->tree) {
+		/* small mode: every slot */
+		for (i = 0; i < t->nsmall; i++)
+			if (t->sm_start[i] <= x)
+				best = max_u64(best, ce[i]);
+		return best;
+	}
 	while (l) {
 		n = (const struct rt_node *)l;
 		if (n->start > x) {
@@ -120,15 +129,13 @@ size_t vtlmem_rtable_iterate(struct vtlmem_rtable *t,
 					enum vtlmem_rmode mode, uint32_t readers),
 			     void *arg)
 {
-	struct vtlmem_rtree_node *l;
 	struct rt_node *n;
 	size_t count = 0;
 
 	if (!t || !fn)
 		return 0;
 	vtlmem_lock_acquire(t->plat, &t->lock);
-	for (l = vtlmem_rtree_first(t->iroot); l; l = vtlmem_rtree_next(l)) {
-		n = TO_NODE(l);
+	for (n = iv_first(t); n; n = iv_next(t, n)) {
 		fn(arg, vtlmem_pa(n->start), n->end - n->start, (enum vtlmem_rmode)n->mode,
 		   n->readers > UINT32_MAX ? UINT32_MAX : (uint32_t)n->readers);
 		count++;
@@ -167,9 +174,9 @@ static void dump_summary(const struct vtlmem_rtable *t,
 	size_t k;
 
 	k = vtlmem_fmt_str(b, sizeof(b), 0, "rtable: ");
-	k = vtlmem_fmt_u64(b, sizeof(b), k, t->nodes);
+	k = vtlmem_fmt_u64(b, sizeof(b), k, rt_nodes(t));
 	k = vtlmem_fmt_str(b, sizeof(b), k, " intervals, ");
-	k = vtlmem_fmt_u64(b, sizeof(b), k, t->handles);
+	k = vtlmem_fmt_u64(b, sizeof(b), k, rt_handles(t));
 	k = vtlmem_fmt_str(b, sizeof(b), k, " handles, ");
 	k = vtlmem_fmt_u64(b, sizeof(b), k, t->ncache);
 	k = vtlmem_fmt_str(b, sizeof(b), k, " cached, ");
@@ -183,13 +190,13 @@ static void dump_summary(const struct vtlmem_rtable *t,
 void vtlmem_rtable_dump(struct vtlmem_rtable *t, void (*puts)(void *arg, const char *line),
 			void *arg)
 {
-	struct vtlmem_rtree_node *l;
+	const struct rt_node *n;
 
 	if (!t || !puts)
 		return;
 	vtlmem_lock_acquire(t->plat, &t->lock);
-	for (l = vtlmem_rtree_first(t->iroot); l; l = vtlmem_rtree_next(l))
-		dump_node(TO_NODE(l), puts, arg);
+	for (n = iv_first(t); n; n = iv_next(t, n))
+		dump_node(n, puts, arg);
 	dump_summary(t, puts, arg);
 	vtlmem_lock_release(t->plat, &t->lock);
 }
@@ -203,8 +210,8 @@ void vtlmem_rtable_stats(struct vtlmem_rtable *t, struct vtlmem_rtable_stats *st
 	vtlmem_lock_acquire(t->plat, &t->lock);
 	/* the one-shot calls' page claims count as handles and intervals */
 	vtlmem_claims_count(t, &live, &res, &rel, &conf);
-	st->intervals = t->nodes + live;
-	st->handles = t->handles + (res - rel);
+	st->intervals = rt_nodes(t) + live;
+	st->handles = rt_handles(t) + (res - rel);
 	st->cached = t->ncache;
 	st->retired = t->nretired;
 	st->objects = t->objects;
@@ -238,20 +245,48 @@ static bool check_aug(const struct vtlmem_rtree_node *l, uint64_t *end, uint64_t
 	return n->max_end == *end && n->max_xend == *xend;
 }
 
+/*
+ * Small mode: as many slots as nodes, at most VTLMEM_RTABLE_SMALL, each
+ * slot's keys its node's and the node's idx the slot, no node twice (the
+ * idx of each is its own slot), no tree.
+ */
+static bool check_small(const struct vtlmem_rtable *t)
+{
+	const struct rt_node *n;
+	uint32_t i;
+
+	if (t->iroot || t->nodes || t->nsmall > VTLMEM_RTABLE_SMALL)
+		return false;
+	for (i = 0; i < t->nsmall; i++) {
+		n = sm_node(t, i);
+		if (!n || n->idx != i || t->sm_start[i] != n->start || t->sm_end[i] != n->end ||
+		    t->sm_xend[i] != own_xend(n))
+			return false;
+	}
+	return true;
+}
+
 /* Intervals: valid, exclusive ones overlap nothing, readers consistent. */
 static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
 {
-	const struct vtlmem_rtree_node *l;
-	const struct rt_node *n;
-	uint64_t all_end = 0, x_end = 0, e, xe;
+	const struct rt_node *n, *prev = NULL;
+	uint64_t all_end = 0, x_end = 0, e, xe, count = 0;
 
-	if (vtlmem_rtree_check(t->iroot, node_cmp) != (long)t->nodes)
-		return -1;
-	if (!check_aug(t->iroot, &e, &xe))
-		return -2;
+	if (!t->tree) {
+		if (!check_small(t))
+			return -1;
+	} else {
+		if (t->tree != 1 || t->nsmall ||
+		    vtlmem_rtree_check(t->iroot, node_cmp) != (long)t->nodes)
+			return -1;
+		if (!check_aug(t->iroot, &e, &xe))
+			return -2;
+	}
 	*readers = 0;
-	for (l = vtlmem_rtree_first(t->iroot); l; l = vtlmem_rtree_next(l)) {
-		n = (const struct rt_node *)l;
+	for (n = iv_first(t); n; prev = n, n = iv_next(t, n)) {
+		if (prev && node_cmp(&prev->link, &n->link) >= 0)
+			return -1;
+		count++;
 		if (n->end <= n->start || n->readers == 0 || n->mode > VTLMEM_RES_SHARED)
 			return -3;
 		if (n->mode == VTLMEM_RES_EXCLUSIVE && (n->readers != 1 || all_end > n->start))
@@ -263,7 +298,7 @@ static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
 			x_end = max_u64(x_end, n->end);
 		*readers += n->readers;
 	}
-	return 0;
+	return count == rt_nodes(t) ? 0 : -1;
 }
 
 /* Is a handle with id in the handle tree? */
@@ -294,7 +329,7 @@ static int check_handles(struct vtlmem_rtable *t, uint64_t *refs)
 			return -5;
 		young++;
 	}
-	if (vtlmem_rtree_check(t->hroot, handle_cmp) != (long)(t->handles - young))
+	if (vtlmem_rtree_check(t->hroot, handle_cmp) != (long)(rt_handles(t) - young))
 		return -5;
 	*refs = 0;
 	for (h = rt_handle_first(t); h; h = rt_handle_next(t, h)) {
@@ -314,14 +349,19 @@ static int check_handles(struct vtlmem_rtable *t, uint64_t *refs)
 	return 0;
 }
 
-/* Retired records: counted, not live, this table's. */
+/*
+ * Retired records: counted, not live, this table's, in the shape of a
+ * one-range handle taken from the retired list (record_clean() in
+ * reserve.c).
+ */
 static int check_retired(const struct vtlmem_rtable *t)
 {
 	const struct rt_handle *h;
 	uint64_t n = 0;
 
 	for (h = t->retired; h; h = h->next_retired, n++)
-		if (__atomic_load_n(&h->id, __ATOMIC_RELAXED) || h->table != t)
+		if (__atomic_load_n(&h->id, __ATOMIC_RELAXED) || h->table != t || h->nref != 1 ||
+		    h->ext || !h->contig || h->fresh || !h->retired_before)
 			return -10;
 	return n == t->nretired && t->objects >= n + t->ncache ? 0 : -10;
 }

@@ -79,6 +79,14 @@ struct vtlmem_conflict {
  */
 #define VTLMEM_RTABLE_YOUNG 16u
 
+/*
+ * Up to this many intervals the table keeps them in small arrays inside
+ * struct vtlmem_rtable (a reserve scans them; a release drops its entry in
+ * O(1)); above it in an interval tree (O(log N)), back to the arrays when
+ * they drop to half of it. Neither switch allocates.
+ */
+#define VTLMEM_RTABLE_SMALL 16u
+
 struct vtlmem_rtree_node;
 
 /* The table. Treat as opaque; embed it wherever the kernel likes. */
@@ -102,6 +110,13 @@ struct vtlmem_rtable {
 	uint64_t reserves, releases, conflicts;
 	void *claims;                        /* page claims of the one-shot VTL0
 					      * calls, made on first use        */
+	uint32_t tree;                       /* 1: intervals in iroot, 0: below  */
+	uint32_t nsmall;                     /* intervals in the small arrays    */
+	uint64_t nshared;                    /* shared intervals (either place)  */
+	uint64_t sm_start[VTLMEM_RTABLE_SMALL];  /* their starts (free: ~0),     */
+	uint64_t sm_end[VTLMEM_RTABLE_SMALL];    /* ends,                        */
+	uint64_t sm_xend[VTLMEM_RTABLE_SMALL];   /* ends if exclusive, else 0,   */
+	void *sm_node[VTLMEM_RTABLE_SMALL];      /* and nodes                    */
 };
 
 /*

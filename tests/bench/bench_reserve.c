@@ -19,6 +19,8 @@
  *   bench_reserve count tree|list N K run K pairs with N outstanding after
  *                                     a warm-up, for valgrind --tool=callgrind
  *                                     --toggle-collect=measured_loop
+ *   bench_reserve time N              tree and list at N only, rounds
+ *                                     interleaved, best of 15 each
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -382,6 +384,36 @@ static int count_mode(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Tree against list at one N only, rounds interleaved (tree round, list
+ * round, ...) so both see the same machine load; best of each.
+ */
+static int time_mode(int argc, char **argv)
+{
+	static struct work wt, wl;
+	double tt = 1e300, tl = 1e300, d;
+	unsigned long n;
+	int i;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: bench_reserve time N\n");
+		return 2;
+	}
+	n = strtoul(argv[2], NULL, 0);
+	work_setup(&wt, n, true);
+	work_setup(&wl, n, false);
+	for (i = 0; i < 15; i++) {
+		d = time_pairs(&wt, true, n >= 1000 ? 50000 : 200000, 1);
+		tt = d < tt ? d : tt;
+		d = time_pairs(&wl, false, n >= 100000 ? 300 : n >= 1000 ? 20000 : 200000, 1);
+		tl = d < tl ? d : tl;
+	}
+	printf("N=%lu: tree %.1f ns, list %.1f ns per pair; tree/list %.2f\n", n, tt, tl, tt / tl);
+	work_teardown(&wt, true);
+	work_teardown(&wl, false);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct row rows[3] = { { .n = 10 }, { .n = 1000 }, { .n = 100000 } };
@@ -389,6 +421,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "count") == 0)
 		return count_mode(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "time") == 0)
+		return time_mode(argc, argv);
 	printf("reservation table: reserve + release of a free page, N outstanding (CPU ns/pair)\n");
 	printf("%8s %12s %12s %14s %10s %12s\n", "N", "tree random", "tree in order",
 	       "list (PR 824)", "list/tree", "allocs/loop");
