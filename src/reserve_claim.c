@@ -9,8 +9,8 @@
  * Structure: a set-associative table of CL_BUCKETS buckets. Pages are
  * grouped by CL_GROUP_PAGES (the page number shifted right by
  * CL_GROUP_SHIFT); group g's bucket is g mod CL_BUCKETS. A bucket is a
- * 128-byte, spinlock-protected set of CL_WAYS claims {first page, pages,
- * mode, holders}, plus `tree`, the number of tree reservations (handles of
+ * 128-byte, spinlock-protected set of CL_WAYS ways, one claim each {first
+ * page, pages, mode, held}, plus `tree`, the number of tree reservations (handles of
  * the interval tree) that touch a page of one of its groups (a range over
  * CL_BUCKETS groups marks every bucket once). A claim spans at most two groups
  * (CL_MAX_PAGES <= CL_GROUP_PAGES + 1) and is recorded in the bucket of
@@ -32,13 +32,20 @@
  * after the tree reservation. So a claim and a tree reservation of one
  * page never both succeed in conflicting modes.
  *
- * Cost: a claim of an empty bucket is one lock (one locked atomic
- * operation), a few loads and stores, and the unlock (a release store);
- * its release the same. A bucket with live claims is scanned (CL_WAYS
- * entries, one line).
+ * Cost: a claim is one lock (one locked atomic operation), a scan of the
+ * CL_WAYS ways (one line), a few stores and the unlock (a release
+ * store). Its release is one release store per bucket, no lock: every
+ * claim has a way of its own (shared claims of the same pages do not
+ * join; a seventh live claim in one bucket goes to the tree), so nobody
+ * else writes that way until it is free. The lock-free release is exact:
+ * a way's page, pages and mode are only written under the lock while it
+ * is free, and whoever finds it free (a claim, or the tree's check, both
+ * under the lock) does so with an acquire load that pairs with the
+ * release store, after everything the holder did.
  *
  * Scaling (64 CPUs): a claim touches only its 1-2 buckets' lines (lock,
- * entries, counters). CPUs on pages of different
+ * entries, counters); more than CL_WAYS claims live at once in one bucket
+ * (e.g. many CPUs reading one 64 KiB stretch) spill to the tree. CPUs on pages of different
  * groups meet only if the groups agree mod CL_BUCKETS (one group in 256
  * across 16 MiB of VTL0 memory); CPUs on pages of one group (a 64 KiB
  * stretch) share its bucket line. Nothing global is written. Tree
@@ -100,7 +107,7 @@ static const struct vtlmem_cl_ent *find_in(struct vtlmem_cl_bucket *b, uint64_t 
 	for (w = 0; w < CL_WAYS; w++) {
 		const struct vtlmem_cl_ent *e = &b->s.e[w];
 
-		if (e->holders && cl_overlaps(e, first, last) && cl_conflicts(mode, e->mode) &&
+		if (cl_held(e) && cl_overlaps(e, first, last) && cl_conflicts(mode, e->mode) &&
 		    (!best || e->page < best->page || (e->page == best->page && e->n < best->n)))
 			best = e;
 	}
@@ -109,7 +116,7 @@ static const struct vtlmem_cl_ent *find_in(struct vtlmem_cl_bucket *b, uint64_t 
 
 /*
  * The conflicting claim of tree range n with the lowest (start, end), into
- * *best (holders 0: none). Buckets locked one at a time; table lock held.
+ * *best (held 0: none). Buckets locked one at a time; table lock held.
  */
 static void check_range(struct vtlmem_cl_table *ct, const struct rt_node *n, uint32_t mode,
 			struct vtlmem_cl_ent *best)
@@ -124,9 +131,13 @@ static void check_range(struct vtlmem_cl_table *ct, const struct rt_node *n, uin
 		b = cl_bucket_of(ct, gfirst + k);
 		cl_lock(b);
 		e = find_in(b, first, last, mode);
-		if (e && (!best->holders || e->page < best->page ||
-			  (e->page == best->page && e->n < best->n)))
-			*best = *e;
+		if (e && (!best->held || e->page < best->page ||
+			  (e->page == best->page && e->n < best->n))) {
+			best->page = e->page;   /* field by field: held is atomic */
+			best->n = e->n;
+			best->mode = e->mode;
+			best->held = 1;
+		}
 		cl_unlock(b);
 	}
 }
@@ -140,14 +151,14 @@ static bool check(struct vtlmem_cl_table *ct, const struct rt_handle *h,
 	uint32_t i;
 
 	cursor_init(&c, (struct rt_handle *)h);
-	for (i = 0; i < h->nref && !best.holders; i++)
+	for (i = 0; i < h->nref && !best.held; i++)
 		check_range(ct, *cursor_next(&c), h->mode, &best);
-	if (best.holders && conf) {
+	if (best.held && conf) {
 		conf->pa = vtlmem_pa(best.page * PG);
 		conf->len = (uint64_t)best.n * PG;
 		conf->mode = (enum vtlmem_rmode)best.mode;
 	}
-	return best.holders != 0;
+	return best.held != 0;
 }
 
 int vtlmem_claims_mark(struct vtlmem_rtable *t, const struct rt_handle *h,
@@ -209,7 +220,7 @@ int vtlmem_claims_prepare(struct vtlmem_rtable *t)
 static int claim_two(struct vtlmem_cl_bucket *b0, struct vtlmem_cl_bucket *b1,
 		     uint64_t page, unsigned n, uint32_t mode, struct vtlmem_claim *c)
 {
-	int w0 = cl_way_for(b0, page, n, mode), w1 = w0 == -2 ? 0 : cl_way_for(b1, page, n, mode);
+	int w0 = cl_pick(b0, page, n, mode), w1 = w0 == -2 ? 0 : cl_pick(b1, page, n, mode);
 
 	if (w0 == -2 || w1 == -2) {
 		b0->s.conflicts++;
@@ -219,6 +230,7 @@ static int claim_two(struct vtlmem_cl_bucket *b0, struct vtlmem_cl_bucket *b1,
 		return 1;   /* a bucket is full */
 	cl_take(b0, (unsigned)w0, page, n, mode);
 	cl_take(b1, (unsigned)w1, page, n, mode);
+	b0->s.claims++;
 	c->b[0] = b0;
 	c->b[1] = b1;
 	c->w[0] = (uint8_t)w0;
@@ -243,21 +255,39 @@ int vtlmem_claim_pair(struct vtlmem_cl_table *ct, uint64_t page, unsigned n, uin
 	return ret;
 }
 
+/* Is way w of b a shared claim of the same pages as a live way before it? */
+static bool same_as_earlier(const struct vtlmem_cl_bucket *b, unsigned w)
+{
+	const struct vtlmem_cl_ent *e = &b->s.e[w], *f;
+	unsigned v;
+
+	for (v = 0; v < w; v++) {
+		f = &b->s.e[v];
+		if (cl_held(f) && f->page == e->page && f->n == e->n &&
+		    e->mode == VTLMEM_RES_SHARED && f->mode == VTLMEM_RES_SHARED)
+			return true;
+	}
+	return false;
+}
+
 /*
- * Ways recorded first in b (a claim across two groups is in two buckets),
- * and their holders: the live claims of b, each counted once.
+ * The live claims recorded first in b (a claim across two groups is in
+ * two buckets), and the intervals they make (shared claims of the same
+ * pages counted once, as the tree counts its shared intervals). Bucket
+ * locked: no way changes but by a release (held 1 -> 0).
  */
 static void primaries(struct vtlmem_cl_table *ct, const struct vtlmem_cl_bucket *b,
-		      uint64_t *ways, uint64_t *holders)
+		      uint64_t *intervals, uint64_t *claims)
 {
 	unsigned w;
 
 	for (w = 0; w < CL_WAYS; w++) {
 		const struct vtlmem_cl_ent *e = &b->s.e[w];
 
-		if (e->holders && cl_bucket_of(ct, e->page >> CL_GROUP_SHIFT) == b) {
-			++*ways;
-			*holders += e->holders;
+		if (cl_held(e) && cl_bucket_of(ct, e->page >> CL_GROUP_SHIFT) == b) {
+			++*claims;
+			if (!same_as_earlier(b, w))
+				++*intervals;
 		}
 	}
 }
@@ -267,6 +297,7 @@ void vtlmem_claims_count(struct vtlmem_rtable *t, uint64_t *live, uint64_t *rese
 {
 	struct vtlmem_cl_table *ct = t->claims;
 	struct vtlmem_cl_bucket *b;
+	uint64_t held;
 	unsigned k;
 
 	*live = *reserves = *releases = *conflicts = 0;
@@ -275,10 +306,11 @@ void vtlmem_claims_count(struct vtlmem_rtable *t, uint64_t *live, uint64_t *rese
 	for (k = 0; k < CL_BUCKETS; k++) {
 		b = &ct->b[k];
 		cl_lock(b);
-		/* claims ever = released + live (no counter on the claim path) */
-		primaries(ct, b, live, reserves);
-		*reserves += b->s.releases;
-		*releases += b->s.releases;
+		/* released = claimed - still held (the release has no counter) */
+		held = 0;
+		primaries(ct, b, live, &held);
+		*reserves += b->s.claims;
+		*releases += b->s.claims - held;
 		*conflicts += b->s.conflicts;
 		cl_unlock(b);
 	}

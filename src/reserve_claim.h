@@ -52,7 +52,11 @@ int vtlmem_claims_mark(struct vtlmem_rtable *t, const struct rt_handle *h,
 /* Undo vtlmem_claims_mark() for h (release). Table lock held. */
 void vtlmem_claims_unmark(struct vtlmem_rtable *t, const struct rt_handle *h);
 
-/* Live claims, and the counters of claims ever, for stats. Table lock held. */
+/*
+ * For stats, table lock held: *live the intervals of the live claims
+ * (shared claims of the same pages once), *reserves the claims ever,
+ * *releases those released, *conflicts the claims refused with -EBUSY.
+ */
 void vtlmem_claims_count(struct vtlmem_rtable *t, uint64_t *live, uint64_t *reserves,
 			 uint64_t *releases, uint64_t *conflicts);
 
@@ -72,11 +76,17 @@ _Static_assert(VTLMEM_CLAIM_MAX_PAGES <= CL_GROUP_PAGES + 1, "a claim spans at m
 _Static_assert((CL_BUCKETS & (CL_BUCKETS - 1)) == 0, "bucket index is a mask");
 _Static_assert(CL_BUCKETS <= 256 && CL_WAYS <= 256, "struct vtlmem_claim indexes");
 
+/*
+ * A way: one claim. page, n and mode are written under the bucket lock
+ * while held is 0; held is set under the lock and cleared by the claim's
+ * release without it (an atomic release store), so it is only ever
+ * accessed atomically.
+ */
 struct vtlmem_cl_ent {
 	uint64_t page;           /* first page number                    */
 	uint16_t n;              /* pages                                */
 	uint16_t mode;           /* enum vtlmem_rmode                    */
-	uint32_t holders;        /* 0: free way                          */
+	uint32_t held;           /* 1: a live claim; 0: a free way       */
 };
 
 struct vtlmem_cl_bucket {
@@ -84,9 +94,9 @@ struct vtlmem_cl_bucket {
 		struct {
 			uint32_t lock;
 			uint32_t tree;            /* tree handles touching a group here */
-			uint32_t used;            /* ways in use                        */
-			uint32_t conflicts;
-			uint64_t releases;        /* claims recorded first here, released */
+			uint32_t conflicts;       /* lock                                */
+			uint32_t hw;              /* lock: ways from hw up are free      */
+			uint64_t claims;          /* lock: claims recorded first here, ever */
 			struct vtlmem_cl_ent e[CL_WAYS];
 		} s;
 		char line[128];
@@ -118,6 +128,11 @@ static inline struct vtlmem_cl_bucket *cl_bucket_of(struct vtlmem_cl_table *ct, 
 	return &ct->b[group & (CL_BUCKETS - 1)];
 }
 
+static inline bool cl_held(const struct vtlmem_cl_ent *e)
+{
+	return __atomic_load_n(&e->held, __ATOMIC_ACQUIRE) != 0;
+}
+
 static inline bool cl_conflicts(uint32_t a, uint32_t b)
 {
 	return a == VTLMEM_RES_EXCLUSIVE || b == VTLMEM_RES_EXCLUSIVE;
@@ -130,49 +145,59 @@ static inline bool cl_overlaps(const struct vtlmem_cl_ent *e, uint64_t first, ui
 }
 
 /*
- * The way in b for a claim of [page, page + n) in mode: a joinable one
- * (same pages, both shared), else a free one; -1 if b is full, -2 on a
- * conflict.
+ * The way in b for a claim of [page, page + n) in mode (bucket locked):
+ * the first free one; -1 if b is full, -2 on a conflict. Every claim has
+ * a way of its own (shared claims of the same pages do not join), so its
+ * release is one store and takes no lock. Only ways below hw are looked
+ * at (the others are free); hw drops to just above the last live way
+ * seen, so a bucket used by one claim at a time costs one way's check.
  */
 VTLMEM_HOT_INLINE int cl_way_for(struct vtlmem_cl_bucket *b, uint64_t page, unsigned n,
 				 uint32_t mode)
 {
-	int free = -1, join = -1;
-	unsigned w;
+	int free = -1;
+	unsigned w, hw = 0;
 
-	if (!b->s.used)
-		return 0;
-	for (w = 0; w < CL_WAYS; w++) {
+	for (w = 0; w < b->s.hw; w++) {
 		const struct vtlmem_cl_ent *e = &b->s.e[w];
 
-		if (!e->holders) {
+		if (!cl_held(e)) {
 			if (free < 0)
 				free = (int)w;
 			continue;
 		}
-		if (!cl_overlaps(e, page, page + n - 1) ||
-		    __atomic_load_n(&vtlmem_claim_test_no_exclusion, __ATOMIC_RELAXED))
-			continue;
-		if (cl_conflicts(mode, e->mode))
+		hw = w + 1;
+		if (cl_overlaps(e, page, page + n - 1) && cl_conflicts(mode, e->mode) &&
+		    !__atomic_load_n(&vtlmem_claim_test_no_exclusion, __ATOMIC_RELAXED))
 			return -2;
-		if (e->page == page && e->n == n)
-			join = (int)w;   /* shared: join the holders */
 	}
-	return join >= 0 ? join : free;
+	if (free < 0 && hw < CL_WAYS)
+		free = (int)hw;
+	b->s.hw = free >= (int)hw ? (unsigned)free + 1 : hw;   /* may stay above a way not taken */
+	return free;
 }
 
+/* cl_way_for, with a bucket holding no live claim done at once (way 0). */
+VTLMEM_HOT_INLINE int cl_pick(struct vtlmem_cl_bucket *b, uint64_t page, unsigned n,
+			      uint32_t mode)
+{
+	if (b->s.hw <= 1 && !cl_held(&b->s.e[0])) {
+		b->s.hw = 1;
+		return 0;
+	}
+	return cl_way_for(b, page, n, mode);
+}
+
+/* Record the claim in free way w of b (bucket locked; w < hw: cl_pick). */
 VTLMEM_HOT_INLINE void cl_take(struct vtlmem_cl_bucket *b, unsigned w, uint64_t page, unsigned n,
 			       uint32_t mode)
 {
 	struct vtlmem_cl_ent *e = &b->s.e[w];
 
-	if (!e->holders) {
-		b->s.used++;
-		e->page = page;
-		e->n = (uint16_t)n;
-		e->mode = (uint16_t)mode;
-	}
-	e->holders++;
+	e->page = page;
+	e->n = (uint16_t)n;
+	e->mode = (uint16_t)mode;
+	__atomic_store_n(&e->held, 1, __ATOMIC_RELAXED);   /* published by the unlock */
 }
 
 /* A claim across two groups (reserve_claim.c). Preemption off. */
@@ -208,20 +233,13 @@ VTLMEM_HOT_INLINE int vtlmem_claim_pages(struct vtlmem_rtable *t, uint64_t page,
 	cl_lock(b);
 	if (b->s.tree)
 		goto out;
-	if (!b->s.used) {   /* an empty bucket: way 0 */
-		b->s.e[0] = (struct vtlmem_cl_ent){ page, (uint16_t)npages, (uint16_t)mode, 1 };
-		b->s.used = 1;
-		c->b[0] = c->b[1] = b;
-		c->w[0] = c->w[1] = 0;
-		ret = 0;
-		goto out;
-	}
-	w = cl_way_for(b, page, npages, (uint32_t)mode);
+	w = cl_pick(b, page, npages, (uint32_t)mode);
 	if (w == -2) {
 		b->s.conflicts++;
 		ret = -VTLMEM_EBUSY;
 	} else if (w >= 0) {
 		cl_take(b, (unsigned)w, page, npages, (uint32_t)mode);
+		b->s.claims++;
 		c->b[0] = c->b[1] = b;
 		c->w[0] = c->w[1] = (uint8_t)w;
 		ret = 0;
@@ -231,22 +249,17 @@ out:
 	return ret;
 }
 
+/*
+ * Release claim c: free its way(s), no lock taken. The release store
+ * orders everything the claim's holder did (its copy, the slot entries
+ * cleared, the invalidation) before a later claim or tree reservation
+ * that finds the way free (an acquire load under the bucket lock).
+ */
 VTLMEM_HOT_INLINE void vtlmem_claim_release(const struct vtlmem_claim *c)
 {
-	struct vtlmem_cl_bucket *b = c->b[0];
-
-	cl_lock(b);
-	if (--b->s.e[c->w[0]].holders == 0)
-		b->s.used--;
-	b->s.releases++;
-	cl_unlock(b);
-	if (c->b[1] != c->b[0]) {
-		b = c->b[1];
-		cl_lock(b);
-		if (--b->s.e[c->w[1]].holders == 0)
-			b->s.used--;
-		cl_unlock(b);
-	}
+	__atomic_store_n(&c->b[0]->s.e[c->w[0]].held, 0, __ATOMIC_RELEASE);
+	if (c->b[1] != c->b[0])
+		__atomic_store_n(&c->b[1]->s.e[c->w[1]].held, 0, __ATOMIC_RELEASE);
 }
 
 #endif

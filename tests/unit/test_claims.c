@@ -236,12 +236,13 @@ static void claims_count_in_the_stats_and_keep_fini_busy(void **state)
 	struct vtlmem_claim a, b, c, d;
 
 	assert_int_equal(claim(f, CX, 2, SHR, &a), 0);
-	assert_int_equal(claim(f, CX, 2, SHR, &b), 0);      /* joins a */
+	assert_int_equal(claim(f, CX, 2, SHR, &b), 0);      /* a way of its own */
+	assert_true(b.b[0] == a.b[0] && b.w[0] != a.w[0]);
 	assert_int_equal(claim(f, CX + 15, 2, SHR, &d), 0); /* two buckets, one claim */
 	assert_int_equal(claim(f, CX, 1, EXCL, &c), -VTLMEM_EBUSY);
 	vtlmem_rtable_stats(&f->t, &st);
 	assert_int_equal(st.handles, 3);
-	assert_int_equal(st.intervals, 2);   /* [CX, CX + 2) with 2 holders, [CX + 15, CX + 17) */
+	assert_int_equal(st.intervals, 2);   /* [CX, CX + 2) twice (one interval), [CX + 15, CX + 17) */
 	assert_int_equal(st.reserves, 3);
 	assert_int_equal(st.releases, 0);
 	assert_int_equal(st.conflicts, 1);
@@ -255,7 +256,34 @@ static void claims_count_in_the_stats_and_keep_fini_busy(void **state)
 	assert_int_equal(st.releases, 3);
 }
 
-/* 6 ways per bucket: a seventh claim in one bucket falls back (1). */
+/*
+ * A release takes no lock: it completes while another CPU holds the
+ * bucket's lock, and the way is free for the next claim at once.
+ */
+static void a_release_is_one_store_and_takes_no_lock(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_claim a, b;
+	struct vtlmem_cl_bucket *bk;
+
+	assert_int_equal(claim(f, CX, 2, EXCL, &a), 0);
+	bk = a.b[0];
+	assert_int_equal(bk->s.e[a.w[0]].held, 1);
+	cl_lock(bk);                        /* another CPU inside the bucket */
+	vtlmem_claim_release(&a);           /* would spin forever if it locked */
+	assert_int_equal(bk->s.lock, 1);
+	assert_int_equal(bk->s.e[a.w[0]].held, 0);
+	cl_unlock(bk);
+	assert_int_equal(claim(f, CX, 2, EXCL, &b), 0);
+	assert_int_equal(b.w[0], a.w[0]);   /* the freed way, taken again */
+	unclaim(f, &b);
+}
+
+/*
+ * 6 ways per bucket: a seventh claim in one bucket falls back (1), also
+ * a shared claim of pages a live shared claim holds (no joining: each
+ * claim's release is a store to a way of its own).
+ */
 static void a_full_bucket_sends_the_claim_to_the_tree(void **state)
 {
 	struct fx *f = *state;
@@ -267,13 +295,16 @@ static void a_full_bucket_sends_the_claim_to_the_tree(void **state)
 	assert_int_equal(claim(f, CX + 6 * SAME, 1, EXCL, &c[6]), 1);
 	/* a conflict is still found in a full bucket */
 	assert_int_equal(claim(f, CX + 5 * SAME, 1, SHR, &c[6]), -VTLMEM_EBUSY);
-	/* and a shared claim of an identical range joins instead of taking a way */
+	/* a shared claim of an identical range needs a way of its own too */
 	unclaim(f, &c[5]);
 	assert_int_equal(claim(f, CX + 5 * SAME, 3, SHR, &c[5]), 0);
+	assert_int_equal(claim(f, CX + 5 * SAME, 3, SHR, &c[6]), 1);
+	unclaim(f, &c[4]);
 	assert_int_equal(claim(f, CX + 5 * SAME, 3, SHR, &c[6]), 0);
 	assert_ptr_equal(c[6].b[0], c[5].b[0]);
-	assert_int_equal(c[6].w[0], c[5].w[0]);
+	assert_int_equal(c[6].w[0], 4);   /* the way c[4] gave back */
 	unclaim(f, &c[6]);
+	assert_int_equal(claim(f, CX + 4 * SAME, 1, EXCL, &c[4]), 0);
 	for (i = 0; i < 6; i++)
 		unclaim(f, &c[i]);
 	assert_int_equal(claim(f, CX + 6 * SAME, 1, EXCL, &c[6]), 0);
@@ -327,6 +358,7 @@ int main(void)
 		T(a_claim_across_two_groups_is_seen_from_both),
 		T(a_range_over_256_groups_sends_every_claim_to_the_tree),
 		T(claims_count_in_the_stats_and_keep_fini_busy),
+		T(a_release_is_one_store_and_takes_no_lock),
 		T(a_full_bucket_sends_the_claim_to_the_tree),
 		T(the_claim_table_is_made_by_prepare_and_marks_live_handles),
 	};
