@@ -34,11 +34,14 @@
 #include "bug.h"
 #include "lock.h"
 #include "reserve_claim.h"
+#include "reserve_debug.h"
 #include "reserve_held.h"
 #include "pacheck.h"
 #include "reserve_internal.h"
 #include "reserve_obj.h"
 #include "rtree_impl.h"
+
+bool vtlmem_rtable_test_tree_only;
 
 /* Objects a request of n ranges needs: nodes, the handle, ref blocks. */
 static uint64_t objects_needed(size_t n)
@@ -131,12 +134,30 @@ static inline __attribute__((always_inline)) bool sm_hits(const struct vtlmem_rt
 	const uint64_t *st = t->sm_start, *stop = st + t->nsmall;
 	/* the conflicting ends, as an offset from the starts */
 	ptrdiff_t d = (mode == VTLMEM_RES_EXCLUSIVE ? t->sm_end : t->sm_xend) - t->sm_start;
-	bool hit = false;
+	uint64_t c = 0;
 
-	/* two slots a step: a free slot's start is ~0, never below e */
-	for (; st < stop; st += 2)
-		hit |= ((st[0] < e) & (st[d] > s)) | ((st[1] < e) & (st[d + 1] > s));
-	return hit;
+	if (mode == VTLMEM_RES_SHARED) {
+		bool hit = false;
+
+		for (; st < stop; st++)
+			hit |= (st[0] < e) & (st[d] > s);
+		return hit;
+	}
+	/*
+	 * Exclusive: each interval [x, y) ends at or before s, starts at or
+	 * after e, or overlaps [s, e); the first kind starts below e, the
+	 * second ends above s, an overlapping one does both. So the count c
+	 * of starts below e plus ends above s exceeds the number of
+	 * intervals by the number that overlap. A free slot (start ~0, end
+	 * 0) counts in neither; two slots a step, one carry-add each test.
+	 */
+	for (; st < stop; st += 2) {
+		c += st[0] < e;
+		c += st[d] > s;
+		c += st[1] < e;
+		c += st[d + 1] > s;
+	}
+	return c > t->nsmall;
 }
 
 /* Small mode: tree_conflict()'s answer (the in-order first), by a scan. */
@@ -263,6 +284,86 @@ static inline __attribute__((always_inline)) void iv_fixup(struct vtlmem_rtable 
 	}
 }
 
+/* Height and maxima of interval node x from its own interval and its children. */
+static inline __attribute__((always_inline)) void iv_refresh(struct vtlmem_rtree_node *x)
+{
+	struct vtlmem_rtree_node *l = x->left, *r = x->right;
+	struct rt_node *n = TO_NODE(x);
+	uint64_t me = n->end, mx = own_xend(n);
+	int hl = 0, hr = 0;
+
+	if (l) {
+		hl = l->height;
+		me = max_u64(me, TO_NODE(l)->max_end);
+		mx = max_u64(mx, TO_NODE(l)->max_xend);
+	}
+	if (r) {
+		hr = r->height;
+		me = max_u64(me, TO_NODE(r)->max_end);
+		mx = max_u64(mx, TO_NODE(r)->max_xend);
+	}
+	x->height = 1 + (hl > hr ? hl : hr);
+	n->max_end = me;
+	n->max_xend = mx;
+}
+
+/*
+ * Rotate x's right child (left: true) or left child up into x's place.
+ * Every node's maxima must be exact before: the child then holds x's
+ * subtree's maxima (the same intervals), x is recomputed from its new
+ * children, the child's height from its.
+ */
+static inline __attribute__((always_inline)) void iv_rotate(struct vtlmem_rtable *t,
+							     struct vtlmem_rtree_node *x, bool left)
+{
+	struct vtlmem_rtree_node *y = left ? x->right : x->left, *mid;
+	int hl, hr;
+
+	if (left) {
+		mid = y->left;
+		x->right = mid;
+		y->left = x;
+	} else {
+		mid = y->right;
+		x->left = mid;
+		y->right = x;
+	}
+	if (mid)
+		mid->parent = x;
+	rtree_replace_child(&t->iroot, x->parent, x, y);
+	x->parent = y;
+	TO_NODE(y)->max_end = TO_NODE(x)->max_end;
+	TO_NODE(y)->max_xend = TO_NODE(x)->max_xend;
+	iv_refresh(x);
+	hl = vtlmem_rtree_height(y->left);
+	hr = vtlmem_rtree_height(y->right);
+	y->height = 1 + (hl > hr ? hl : hr);
+}
+
+/*
+ * Restore the AVL balance at x (children exact and balanced, heights
+ * differing by 2) by one or two rotations; every node's maxima exact
+ * before and after. Returns the node now in x's place.
+ */
+static __attribute__((noinline)) struct vtlmem_rtree_node *iv_rebalance(struct vtlmem_rtable *t,
+									struct vtlmem_rtree_node *x)
+{
+	struct vtlmem_rtree_node *c;
+
+	if (vtlmem_rtree_height(x->left) > vtlmem_rtree_height(x->right)) {
+		c = x->left;
+		if (vtlmem_rtree_height(c->left) < vtlmem_rtree_height(c->right))
+			iv_rotate(t, c, true);
+		iv_rotate(t, x, false);
+	} else {
+		c = x->right;
+		if (vtlmem_rtree_height(c->right) < vtlmem_rtree_height(c->left))
+			iv_rotate(t, c, false);
+		iv_rotate(t, x, true);
+	}
+	return x->parent;
+}
+
 /*
  * Link n as a leaf at *link under parent and repair the tree, in two
  * short walks instead of iv_fixup()'s: the maxima go up while an ancestor
@@ -276,11 +377,9 @@ static inline __attribute__((always_inline)) void tree_link(struct vtlmem_rtable
 							     struct vtlmem_rtree_node *parent,
 							     struct vtlmem_rtree_node **link)
 {
-	const struct rtree_fix f = { NULL, node_augment };
 	struct vtlmem_rtree_node *x = &n->link, *p, *sib;
 	uint64_t e = n->end, xe = own_xend(n);
 	struct rt_node *a;
-	bool changed;
 	int hs;
 
 	x->left = NULL;
@@ -301,7 +400,7 @@ static inline __attribute__((always_inline)) void tree_link(struct vtlmem_rtable
 		sib = p->left == x ? p->right : p->left;
 		hs = sib ? sib->height : 0;
 		if (__builtin_expect(x->height - hs > 1, 0)) {
-			rtree_rebalance(&t->iroot, p, &f, &changed);
+			iv_rebalance(t, p);
 			return;
 		}
 		p->height = x->height + 1;
@@ -330,11 +429,9 @@ static void tree_insert(struct vtlmem_rtable *t, struct rt_node *n)
  */
 static void tree_erase(struct vtlmem_rtable *t, struct rt_node *n)
 {
-	const struct rtree_fix f = { NULL, node_augment };
 	struct vtlmem_rtree_node *x = &n->link, *p = x->parent, *low, *moved;
 	uint64_t e = n->end, xe = own_xend(n);
 	int hl, hr, h, old;
-	bool changed;
 
 	if (x->left && x->right) {
 		moved = rtree_leftmost(x->right);
@@ -356,7 +453,7 @@ static void tree_erase(struct vtlmem_rtable *t, struct rt_node *n)
 		hr = vtlmem_rtree_height(p->right);
 		if (__builtin_expect((unsigned)(hl - hr + 1) > 2u, 0)) {
 			old = p->height;
-			p = rtree_rebalance(&t->iroot, p, &f, &changed);
+			p = iv_rebalance(t, p);
 			if (p->height == old)
 				return;
 		} else {
@@ -418,14 +515,16 @@ static void iv_add(struct vtlmem_rtable *t, struct rt_node *n)
 static inline __attribute__((always_inline)) void iv_remove(struct vtlmem_rtable *t,
 							     struct rt_node *n)
 {
-	t->nshared -= n->mode;
+	if (n->mode == VTLMEM_RES_SHARED)
+		t->nshared--;
 	if (!t->tree) {
 		sm_drop(t, n);
 		return;
 	}
 	t->nodes--;
 	tree_erase(t, n);
-	if (__builtin_expect(t->nodes <= VTLMEM_RTABLE_SMALL / 2, 0))
+	if (__builtin_expect(t->nodes <= VTLMEM_RTABLE_SMALL / 2, 0) &&
+	    !vtlmem_rtable_test_tree_only)
 		iv_to_small(t);
 }
 
@@ -937,39 +1036,18 @@ static __attribute__((noinline)) int reserve_one(struct vtlmem_rtable *t,
 }
 
 /*
- * reserve_one() of an exclusive range in small mode with a free slot and
- * no claim table (steady state of a small table), straight: one scan, then
- * the interval into the next slot. A conflict goes to reserve_one() for
- * its report. Lock held on entry, released on return.
+ * The end of reserve_small() and reserve_tree(): exclusive node n for
+ * [s, e), already placed, gets a record from the retired list (in
+ * record_clean() shape: only what differs is written), is published and
+ * unlocked.
  */
-static inline __attribute__((always_inline)) int reserve_small(struct vtlmem_rtable *t,
-							       const struct vtlmem_range *r,
-							       vtlmem_resv_t *out,
-							       struct vtlmem_conflict *conflict)
+static inline __attribute__((always_inline)) int commit_excl(struct vtlmem_rtable *t,
+							     struct rt_node *n, uint64_t s,
+							     uint64_t e, vtlmem_resv_t *out)
 {
-	uint64_t s = vtlmem_pa_val(r->pa), e = s + r->len, id;
-	struct rt_handle *h;
-	union rt_obj *o;
-	struct rt_node *n;
-	uint32_t i;
+	struct rt_handle *h = t->retired;
+	uint64_t id;
 
-	if (sm_hits(t, s, e, VTLMEM_RES_EXCLUSIVE))
-		return reserve_one(t, r, VTLMEM_RES_EXCLUSIVE, out, conflict);
-	o = t->cache;
-	n = &o->node;
-	t->cache = o->next_free;
-	t->ncache--;
-	n->start = s;
-	n->end = e;
-	n->mode = VTLMEM_RES_EXCLUSIVE;
-	n->readers = 1;
-	i = t->nsmall++;
-	t->sm_start[i] = s;
-	t->sm_end[i] = e;
-	t->sm_xend[i] = e;
-	t->sm_node[i] = n;
-	n->idx = i;
-	h = t->retired;   /* nref 1, no ext, contig, fresh 0: record_clean() */
 	t->retired = h->next_retired;
 	t->nretired--;
 	h->mode = VTLMEM_RES_EXCLUSIVE;
@@ -987,6 +1065,95 @@ static inline __attribute__((always_inline)) int reserve_small(struct vtlmem_rta
 	out->id = id;
 	out->rec = h;
 	return 0;
+}
+
+/* A cached object as exclusive node [s, e) (taken from the cache). */
+static inline __attribute__((always_inline)) struct rt_node *node_take(struct vtlmem_rtable *t,
+								       uint64_t s, uint64_t e)
+{
+	union rt_obj *o = t->cache;
+	struct rt_node *n = &o->node;
+
+	t->cache = o->next_free;
+	t->ncache--;
+	n->start = s;
+	n->end = e;
+	n->mode = VTLMEM_RES_EXCLUSIVE;
+	n->readers = 1;
+	return n;
+}
+
+/*
+ * reserve_one() of an exclusive range in small mode with a free slot and
+ * no claim table (steady state of a small table), straight: one scan, then
+ * the interval into the next slot. A conflict goes to reserve_one() for
+ * its report. Lock held on entry, released on return.
+ */
+static inline __attribute__((always_inline)) int reserve_small(struct vtlmem_rtable *t,
+							       const struct vtlmem_range *r,
+							       vtlmem_resv_t *out,
+							       struct vtlmem_conflict *conflict)
+{
+	uint64_t s = vtlmem_pa_val(r->pa), e = s + r->len;
+	struct rt_node *n;
+
+	if (sm_hits(t, s, e, VTLMEM_RES_EXCLUSIVE))
+		return reserve_one(t, r, VTLMEM_RES_EXCLUSIVE, out, conflict);
+	n = node_take(t, s, e);
+	sm_put(t, t->nsmall++, n);
+	return commit_excl(t, n, s, e, out);
+}
+
+/*
+ * reserve_one() of an exclusive range in tree mode when every interval is
+ * exclusive and there is no claim table, straight. The intervals are
+ * disjoint, so [s, e) overlaps one iff its predecessor (the last node the
+ * descent leaves to the right) ends after s or its successor (the last it
+ * leaves to the left) starts before e; an interval starting at s is
+ * a predecessor that overlaps. Of two in-order neighbours one is in the
+ * other's subtree, so the new leaf goes under the predecessor if it has no
+ * right child, else under the successor. A conflict goes to reserve_one()
+ * for its report. Lock held on entry, released on return.
+ */
+static inline __attribute__((always_inline)) int reserve_tree(struct vtlmem_rtable *t,
+							      const struct vtlmem_range *r,
+							      vtlmem_resv_t *out,
+							      struct vtlmem_conflict *conflict)
+{
+	uint64_t s = vtlmem_pa_val(r->pa), e = s + r->len;
+	struct vtlmem_rtree_node *l = t->iroot, *pred = NULL, *succ = NULL, *parent, **link;
+	struct rt_node *n;
+
+	/* each turn tests its own child, so a level is one compare and one test */
+	while (l) {
+		if (s < TO_NODE(l)->start) {
+			succ = l;
+			l = l->left;
+			if (!l)
+				break;
+		} else {
+			pred = l;
+			l = l->right;
+			if (!l)
+				break;
+		}
+	}
+	if ((pred && TO_NODE(pred)->end > s) || (succ && TO_NODE(succ)->start < e))
+		return reserve_one(t, r, VTLMEM_RES_EXCLUSIVE, out, conflict);
+	if (pred && !pred->right) {
+		parent = pred;
+		link = &pred->right;
+	} else if (succ) {
+		parent = succ;
+		link = &succ->left;
+	} else {
+		parent = NULL;
+		link = &t->iroot;
+	}
+	n = node_take(t, s, e);
+	tree_link(t, n, parent, link);
+	t->nodes++;
+	return commit_excl(t, n, s, e, out);
 }
 
 /* reserve_checked() of any request, lock held on entry, released on return. */
@@ -1017,9 +1184,12 @@ static inline __attribute__((always_inline)) int reserve_checked(struct vtlmem_r
 {
 	vtlmem_lock_acquire(t->plat, &t->lock);
 	if (n == 1 && t->retired && t->cache && t->next_id) {
-		if (!t->tree && mode == VTLMEM_RES_EXCLUSIVE && !t->claims &&
-		    t->nsmall < VTLMEM_RTABLE_SMALL)
-			return reserve_small(t, ranges, out, conflict);
+		if (mode == VTLMEM_RES_EXCLUSIVE && !t->claims) {
+			if (!t->tree && t->nsmall < VTLMEM_RTABLE_SMALL)
+				return reserve_small(t, ranges, out, conflict);
+			if (t->tree && !t->nshared)
+				return reserve_tree(t, ranges, out, conflict);
+		}
 		return reserve_one(t, ranges, (uint32_t)mode, out, conflict);
 	}
 	return reserve_general(t, ranges, n, mode, out, conflict);
@@ -1173,10 +1343,10 @@ static inline __attribute__((always_inline)) void release_one(struct vtlmem_rtab
 
 /*
  * release_one() of a young handle (its ring slot holds it) of one range
- * whose node it alone holds, in small mode, no claim table. Lock held on
- * entry, released on return.
+ * whose node it alone holds, no claim table. Lock held on entry, released
+ * on return.
  */
-static inline __attribute__((always_inline)) void release_small(struct vtlmem_rtable *t,
+static inline __attribute__((always_inline)) void release_young(struct vtlmem_rtable *t,
 								struct rt_handle *rh,
 								struct rt_handle **slot)
 {
@@ -1185,9 +1355,7 @@ static inline __attribute__((always_inline)) void release_small(struct vtlmem_rt
 
 	__atomic_store_n(&rh->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
 	*slot = NULL;
-	if (n->mode == VTLMEM_RES_SHARED)
-		t->nshared--;
-	sm_drop(t, n);   /* n, its readers 1, goes to the cache */
+	iv_remove(t, n);   /* n, its readers 1, goes to the cache */
 	rh->fresh = 0;   /* record_clean() of a one-range record */
 	rh->retired_before = 1;
 	o->next_free = t->cache;
@@ -1201,22 +1369,12 @@ static inline __attribute__((always_inline)) void release_small(struct vtlmem_rt
 	vtlmem_lock_release(t->plat, &t->lock);
 }
 
-static inline __attribute__((always_inline)) int release(struct vtlmem_rtable *t,
-							 vtlmem_resv_t h, bool undo, bool own)
+/* release() after its straight path: lock held on entry, released on return. */
+static __attribute__((noinline)) int release_locked(struct vtlmem_rtable *t, vtlmem_resv_t h,
+						    bool undo, bool own)
 {
-	struct rt_handle *rh, **slot;
+	struct rt_handle *rh;
 
-	if (!t)
-		return -VTLMEM_EINVAL;
-	vtlmem_lock_acquire(t->plat, &t->lock);
-	slot = young_slot(t, h.id);
-	rh = *slot;
-	/* a young handle of one range in small mode, no claim table: straight */
-	if (!undo && rh && rh->id == h.id && !t->tree && rh->nref == 1 &&
-	    t->ncache < VTLMEM_RTABLE_CACHE && !t->claims && rh->ref[0]->readers == 1) {
-		release_small(t, rh, slot);
-		return 0;
-	}
 	if (own)
 		rh = vtlmem_rt_lookup(t, h);
 	else
@@ -1230,6 +1388,27 @@ static inline __attribute__((always_inline)) int release(struct vtlmem_rtable *t
 	else
 		release_general(t, rh, undo);
 	return 0;
+}
+
+static inline __attribute__((always_inline)) int release(struct vtlmem_rtable *t,
+							 vtlmem_resv_t h, bool undo, bool own)
+{
+	struct rt_handle *rh, **slot;
+
+	if (!t)
+		return -VTLMEM_EINVAL;
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	if (!undo) {
+		/* a young handle of one range whose node it alone holds, no claim table */
+		slot = young_slot(t, h.id);
+		rh = *slot;
+		if (rh && rh->id == h.id && rh->nref == 1 && t->ncache < VTLMEM_RTABLE_CACHE &&
+		    !t->claims && rh->ref[0]->readers == 1) {
+			release_young(t, rh, slot);
+			return 0;
+		}
+	}
+	return release_locked(t, h, undo, own);
 }
 
 int vtlmem_release(struct vtlmem_rtable *t, vtlmem_resv_t h)
@@ -1277,7 +1456,7 @@ int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 	t->state = RT_STATE_LIVE;
 	t->nodes = 0;
 	t->handles = 0;
-	t->tree = 0;
+	t->tree = vtlmem_rtable_test_tree_only;
 	t->nsmall = 0;
 	t->nshared = 0;
 	for (i = 0; i < VTLMEM_RTABLE_SMALL; i++)

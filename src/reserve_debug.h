@@ -16,4 +16,12 @@
  */
 int vtlmem_rtable_selfcheck(struct vtlmem_rtable *t);
 
+/*
+ * Test-only: while set, a table initialised keeps its intervals in the
+ * interval tree from the start and never moves them to the small arrays,
+ * so a suite can run every case on the tree too (tests/unit/
+ * test_reserve.c runs them both ways). Never set outside tests.
+ */
+extern bool vtlmem_rtable_test_tree_only;
+
 #endif

@@ -5,7 +5,11 @@
  * code, allocation-failure injection at every allocation point, handle
  * liveness, address-width / wrap-around / page-0 boundaries, the queries,
  * iterate and dump output, the object cache, lock discipline, and a
- * randomized comparison against a flat-array reference model.
+ * randomized comparison against a flat-array reference model. Every case
+ * runs twice: as the table comes (up to VTLMEM_RTABLE_SMALL intervals in
+ * its small arrays) and with the intervals in the tree from the first one
+ * (vtlmem_rtable_test_tree_only); the switch between the two has its own
+ * cases.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -2262,6 +2266,369 @@ static void exclusive_request_sees_overlaps_on_both_sides_of_its_place(void **st
 	rel(f, e);
 }
 
+/* ---- small arrays and the interval tree -------------------------------------- */
+
+#define SM   VTLMEM_RTABLE_SMALL
+#define SBASE 0x100000ull
+
+/* Page j of the test area is [SBASE + 2 j PG, + PG); its mode by j. */
+static uint64_t spage(unsigned j)
+{
+	return SBASE + 2ull * j * PG;
+}
+
+static int smode(unsigned j)
+{
+	return j % 3 == 0 ? SHR : EXCL;
+}
+
+static vtlmem_resv_t sres(struct fx *f, unsigned j)
+{
+	vtlmem_resv_t h;
+
+	assert_int_equal(res1(f, spage(j), PG, (enum vtlmem_rmode)smode(j), &h, NULL), 0);
+	return h;
+}
+
+/*
+ * The table holds exactly pages j with held[j] (in address order, with
+ * readers[j] readers, or 1 if readers is NULL) and is consistent.
+ */
+static void expect_pages_r(struct fx *f, const bool *held, const unsigned *readers, unsigned n)
+{
+	struct iv want[64];
+	unsigned j, k = 0;
+
+	for (j = 0; j < n; j++)
+		if (held[j]) {
+			want[k].pa = spage(j);
+			want[k].len = PG;
+			want[k].mode = smode(j);
+			want[k].readers = readers ? readers[j] : 1;
+			k++;
+		}
+	expect_table(f, want, k);
+	for (j = 0; j < n; j++) {
+		assert_int_equal(vtlmem_is_reserved(&f->t, vtlmem_pa(spage(j)), PG, SHR), held[j]);
+		assert_false(vtlmem_is_reserved(&f->t, vtlmem_pa(spage(j) + PG), PG, SHR));
+	}
+}
+
+static void expect_pages(struct fx *f, const bool *held, unsigned n)
+{
+	expect_pages_r(f, held, NULL, n);
+}
+
+/*
+ * Up to VTLMEM_RTABLE_SMALL intervals stay in the small arrays; the next
+ * one moves them all into the tree; the walk (iterate) is in address order
+ * either way, whatever order they came in.
+ */
+static void small_arrays_hold_16_intervals_and_the_17th_moves_them_to_the_tree(void **state)
+{
+	struct fx *f = *state;
+	vtlmem_resv_t h[SM + 1];
+	bool held[SM + 1] = { false };
+	unsigned i;
+
+	for (i = 0; i < SM; i++) {   /* pages SM .. 1, descending */
+		h[i] = sres(f, SM - i);
+		held[SM - i] = true;
+		assert_int_equal(f->t.tree, 0);
+		assert_int_equal(f->t.nsmall, i + 1);
+		expect_pages(f, held, SM + 1);
+	}
+	h[SM] = sres(f, 0);
+	held[0] = true;
+	assert_int_equal(f->t.tree, 1);
+	assert_int_equal(f->t.nsmall, 0);
+	expect_pages(f, held, SM + 1);
+	for (i = 0; i <= SM; i++)
+		rel(f, h[i]);
+}
+
+/*
+ * The tree gives its intervals back to the small arrays only when they
+ * drop to half of VTLMEM_RTABLE_SMALL, and takes them again above
+ * VTLMEM_RTABLE_SMALL: a table going up and down around either boundary
+ * does not switch at every call.
+ */
+static void the_tree_goes_back_to_the_small_arrays_at_half(void **state)
+{
+	struct fx *f = *state;
+	vtlmem_resv_t h[SM + 1];
+	bool held[SM + 1] = { false };
+	unsigned i, round;
+
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i <= SM; i++) {
+			h[i] = sres(f, i);
+			held[i] = true;
+			assert_int_equal(f->t.tree, i == SM);
+		}
+		expect_pages(f, held, SM + 1);
+		for (i = 0; i < SM / 2 + 1; i++) {   /* 17 -> 9: still the tree */
+			rel(f, h[i]);
+			held[i] = false;
+			assert_int_equal(f->t.tree, i < SM / 2);
+			expect_pages(f, held, SM + 1);
+		}
+		/* 8 left, in the arrays; up to 16 stays there */
+		assert_int_equal(f->t.nsmall, SM / 2);
+		for (i = 0; i < SM / 2; i++) {
+			h[i] = sres(f, i);
+			held[i] = true;
+			assert_int_equal(f->t.tree, 0);
+		}
+		expect_pages(f, held, SM + 1);
+		for (i = 0; i < SM; i++)
+			if (held[i]) {
+				rel(f, h[i]);
+				held[i] = false;
+			}
+		assert_int_equal(f->t.tree, 0);
+		assert_int_equal(f->t.nsmall, 1);
+		rel(f, h[SM]);
+		held[SM] = false;
+		expect_pages(f, held, SM + 1);
+	}
+}
+
+/*
+ * With the small arrays full, a request that conflicts (exclusive, shared,
+ * the third range of three) changes nothing and does not switch; a shared
+ * range joining a live interval adds none and does not switch; three free
+ * ranges do (in the middle of their commit) and land in address order.
+ */
+static void conflicts_at_the_switch_change_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_conflict c = CONFLICT_POISON;
+	struct vtlmem_rtable_stats st0, st;
+	struct vtlmem_range rr[3];
+	vtlmem_resv_t h[SM], j, x = { 0x5a5a, NULL };
+	struct snap *before;
+	bool held[SM + 8] = { false };
+	unsigned i;
+
+	for (i = 0; i < SM; i++) {
+		h[i] = sres(f, i);
+		held[i] = true;
+	}
+	before = snap_take(f);
+	vtlmem_rtable_stats(&f->t, &st0);
+	assert_int_equal(res1(f, spage(5) + 0x800, PG, EXCL, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, spage(5), PG, EXCL);
+	assert_int_equal(res1(f, spage(4) - 1, PG + 2, SHR, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, spage(4), PG, EXCL);
+	/* over pages 7 .. 9: the lowest conflicting one (7 is exclusive, 9 shared) */
+	assert_int_equal(res1(f, spage(6) + PG, 3 * 2 * PG, EXCL, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, spage(7), PG, EXCL);
+	rr[0] = R(spage(SM + 2), PG);
+	rr[1] = R(spage(SM + 1), PG);
+	rr[2] = R(spage(SM - 2), PG);   /* exclusive, held */
+	assert_int_equal(vtlmem_reserve(&f->t, rr, 3, SHR, &x, &c), -VTLMEM_EBUSY);
+	expect_conflict(&c, spage(SM - 2), PG, EXCL);
+	assert_int_equal(x.id, 0x5a5a);
+	assert_int_equal(f->t.tree, 0);
+	vtlmem_rtable_stats(&f->t, &st);
+	assert_int_equal(st.conflicts - st0.conflicts, 4);
+	expect_unchanged(f, before, &st0);
+	free(before);
+	/* page 3 is shared: another reader joins its interval, no switch */
+	assert_int_equal(res1(f, spage(3), PG, SHR, &j, NULL), 0);
+	assert_int_equal(f->t.tree, 0);
+	vtlmem_rtable_stats(&f->t, &st);
+	assert_int_equal(st.intervals, SM);
+	rel(f, j);
+	/* three free ranges: 16 + 3 intervals, in the tree */
+	rr[2] = R(spage(SM + 3), PG);
+	assert_int_equal(vtlmem_reserve(&f->t, rr, 3, EXCL, &x, NULL), 0);
+	assert_int_equal(f->t.tree, 1);
+	vtlmem_rtable_stats(&f->t, &st);
+	assert_int_equal(st.intervals, SM + 3);
+	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+	for (i = SM + 1; i <= SM + 3; i++)
+		assert_true(vtlmem_is_reserved(&f->t, vtlmem_pa(spage(i)), PG, EXCL));
+	assert_true(vtlmem_resv_covers(&f->t, x, vtlmem_pa(spage(SM + 2)), PG));
+	rel(f, x);
+	assert_int_equal(f->t.tree, 1);
+	expect_pages(f, held, SM + 8);
+	for (i = 0; i < SM; i++)
+		rel(f, h[i]);
+}
+
+/*
+ * Releases in any order, across both switches: forward, backward, every
+ * third, and with a second reader on the shared intervals (a node leaves
+ * only with its last reader). After every release the table holds exactly
+ * the rest.
+ */
+static void releases_in_every_order_across_the_switch(void **state)
+{
+	struct fx *f = *state;
+	enum { N = SM + 6 };
+	vtlmem_resv_t h[N], extra[N];
+	bool held[N];
+	unsigned order, i, k, j, readers[N];
+
+	for (order = 0; order < 4; order++) {
+		for (i = 0; i < N; i++) {
+			h[i] = sres(f, i);
+			held[i] = true;
+			readers[i] = order == 3 && smode(i) == SHR ? 2 : 1;
+			if (readers[i] == 2)
+				assert_int_equal(res1(f, spage(i), PG, SHR, &extra[i], NULL), 0);
+		}
+		assert_int_equal(f->t.tree, 1);   /* N > VTLMEM_RTABLE_SMALL */
+		expect_pages_r(f, held, readers, N);
+		for (k = 0; k < N; k++) {
+			j = order == 0 ? k : order == 1 ? N - 1 - k : (k * 7) % N;
+			if (readers[j] == 2) {   /* the first reader goes: the interval stays */
+				rel(f, extra[j]);
+				readers[j] = 1;
+				expect_pages_r(f, held, readers, N);
+			}
+			rel(f, h[j]);
+			held[j] = false;
+			expect_pages_r(f, held, readers, N);
+		}
+		assert_int_equal(f->t.tree, vtlmem_rtable_test_tree_only);
+	}
+}
+
+/*
+ * A request at the switch that needs objects from the platform, and does
+ * not get them, changes nothing (the switch itself allocates nothing:
+ * the table stays in the arrays); once they come, it switches.
+ */
+static void allocation_failure_at_the_switch_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_rtable_stats st0, st;
+	vtlmem_resv_t h[SM], x = { 0x5a5a, NULL };
+	struct snap *before;
+	long allocs;
+	unsigned i, at;
+
+	for (i = 0; i < SM; i++)
+		h[i] = sres(f, i);
+	vtlmem_rtable_stats(&f->t, &st0);
+	assert_int_equal(st0.cached, 0);   /* the next node and record come from the platform */
+	assert_int_equal(st0.retired, 0);
+	before = snap_take(f);
+	for (at = 1; at <= 2; at++) {
+		allocs = f->hp.alloc_live;
+		f->hp.fail_alloc_at = at;
+		assert_int_equal(res1(f, spage(SM), PG, EXCL, &x, NULL), -VTLMEM_ENOMEM);
+		f->hp.fail_alloc_at = 0;
+		assert_int_equal(x.id, 0x5a5a);
+		assert_int_equal(f->hp.alloc_live, allocs);
+		assert_int_equal(f->t.tree, 0);
+		vtlmem_rtable_stats(&f->t, &st);
+		assert_int_equal(st.objects, st0.objects);
+		expect_unchanged(f, before, &st0);
+	}
+	free(before);
+	assert_int_equal(res1(f, spage(SM), PG, EXCL, &x, NULL), 0);
+	assert_int_equal(f->t.tree, 1);
+	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+	rel(f, x);
+	for (i = 0; i < SM; i++)
+		rel(f, h[i]);
+}
+
+/*
+ * An exclusive request among exclusive intervals only (in the tree: the
+ * predecessor/successor path) sees an overlap on either side of its place
+ * and reports the one that overlaps, the lower one when both do; the gaps
+ * between are free to the byte. Run with enough intervals for the tree.
+ */
+static void exclusive_request_among_exclusive_intervals_sees_both_neighbours(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_conflict c = CONFLICT_POISON;
+	vtlmem_resv_t h[SM + 4], x;
+	unsigned i;
+
+	for (i = 0; i < SM + 4; i++)   /* [SBASE + 4 i PG, + 2 PG) */
+		assert_int_equal(res1(f, SBASE + 4ull * i * PG, 2 * PG, EXCL, &h[i], NULL), 0);
+	for (i = 0; i < SM + 4; i++) {
+		uint64_t a = SBASE + 4ull * i * PG;
+
+		assert_int_equal(res1(f, a - 1, 1, EXCL, &x, NULL), 0);   /* the byte before */
+		rel(f, x);
+		assert_int_equal(res1(f, a + 2 * PG - 1, 1, EXCL, &x, &c), -VTLMEM_EBUSY);
+		expect_conflict(&c, a, 2 * PG, EXCL);
+		assert_int_equal(res1(f, a - PG, PG + 1, EXCL, &x, &c), -VTLMEM_EBUSY);
+		expect_conflict(&c, a, 2 * PG, EXCL);
+		assert_int_equal(res1(f, a, 2 * PG, EXCL, &x, &c), -VTLMEM_EBUSY);
+		expect_conflict(&c, a, 2 * PG, EXCL);
+		assert_int_equal(res1(f, a + 2 * PG, 2 * PG, EXCL, &x, &c), 0);   /* the gap */
+		rel(f, x);
+		if (i) {   /* both neighbours: the lower one */
+			assert_int_equal(res1(f, a - 2 * PG - 1, 2 * PG + 2, EXCL, &x, &c),
+					 -VTLMEM_EBUSY);
+			expect_conflict(&c, a - 4 * PG, 2 * PG, EXCL);
+		}
+	}
+	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+	for (i = 0; i < SM + 4; i++)
+		rel(f, h[i]);
+}
+
+/*
+ * The randomized model again, with the number of live reservations swept
+ * up and down across both switch points (1 .. 20 handles of up to three
+ * ranges: about 1 .. 40 intervals), compared after every
+ * operation; the table really switched many times each way.
+ */
+static void randomized_across_the_switch_compared_after_every_op(void **state)
+{
+	struct fx *f = *state;
+	struct model *m = calloc(1, sizeof(*m));
+	struct seg *g = calloc(M_MAXLIVE * M_MAXR, sizeof(*g));
+	unsigned long op, ups = 0, downs = 0;
+	uint32_t was = f->t.tree;
+	bool grow = true;
+	uint64_t x;
+
+	assert_non_null(m);
+	assert_non_null(g);
+	m->next_id = 1;
+	m->rng = 0x2545f4914f6cdd1dull;
+	for (op = 0; op < 20000; op++) {
+		if (m->nlive >= 20)
+			grow = false;
+		else if (m->nlive <= 1)
+			grow = true;
+		x = rnd_below(m, 100);
+		if (x < 60)
+			grow ? op_reserve(f, m) : op_release(f, m);
+		else if (x < 70)
+			grow ? op_release(f, m) : op_reserve(f, m);
+		else if (x < 75)
+			op_release_bogus(f, m);
+		else if (x < 88)
+			op_is_reserved(f, m, g);
+		else
+			op_covers(f, m, g);
+		if (f->t.tree != was) {
+			ups += f->t.tree;
+			downs += !f->t.tree;
+			was = f->t.tree;
+		}
+		model_compare_table(f, m, g);
+	}
+	assert_true(ups > 100);
+	assert_true(downs > 100);
+	while (m->nlive)
+		op_release(f, m);
+	model_compare_table(f, m, g);
+	free(g);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2329,10 +2696,21 @@ int main(void)
 		T(cache_keeps_at_most_its_bound),
 		T(platform_ops_never_run_under_the_table_lock),
 		T(randomized_against_flat_array_model_100k_ops),
+		T(releases_in_every_order_across_the_switch),
+		T(exclusive_request_among_exclusive_intervals_sees_both_neighbours),
+	};
+	/* the small arrays' switch to the tree and back (not in the tree-only run) */
+	const struct CMUnitTest sw[] = {
+		T(small_arrays_hold_16_intervals_and_the_17th_moves_them_to_the_tree),
+		T(the_tree_goes_back_to_the_small_arrays_at_half),
+		T(conflicts_at_the_switch_change_nothing),
+		T(allocation_failure_at_the_switch_changes_nothing),
+		T(randomized_across_the_switch_compared_after_every_op),
 	};
 	enum { NT = sizeof(tests) / sizeof(tests[0]) };
 	static struct CMUnitTest all[NT + 4 * NPLACES];
 	size_t i;
+	int fails;
 
 	matrix_fill();
 	for (i = 0; i < 4 * NPLACES; i++) {
@@ -2342,5 +2720,12 @@ int main(void)
 	}
 	for (i = 0; i < NT; i++)
 		all[4 * NPLACES + i] = tests[i];
-	return _cmocka_run_group_tests("reserve", all, NT + 4 * NPLACES, NULL, NULL);
+	fails = _cmocka_run_group_tests("reserve", all, NT + 4 * NPLACES, NULL, NULL);
+	fails += _cmocka_run_group_tests("reserve: small arrays and tree", sw,
+					 sizeof(sw) / sizeof(sw[0]), NULL, NULL);
+	/* every case again with the intervals in the tree from the first one */
+	vtlmem_rtable_test_tree_only = true;
+	fails += _cmocka_run_group_tests("reserve: tree only", all, NT + 4 * NPLACES, NULL, NULL);
+	vtlmem_rtable_test_tree_only = false;
+	return fails;
 }
