@@ -123,34 +123,22 @@ static struct rt_node *tree_shared(struct vtlmem_rtable *t, uint64_t s, uint64_t
 }
 
 /*
- * Small mode (see reserve_internal.h). Does any slot conflict with [s, e)
- * in mode? Every slot is looked at, without a branch per slot: exclusive
- * requests conflict with any interval that overlaps, shared ones with the
- * exclusive ones (whose sm_xend is their end, 0 for shared ones).
+ * Small mode (see reserve_internal.h): does any slot overlap [s, e) (an
+ * exclusive request's conflict)? Every slot is looked at, without a branch
+ * per slot. Each interval [x, y) ends at or before s, starts at or after
+ * e, or overlaps [s, e); the first kind starts below e, the second ends
+ * above s, an overlapping one does both. So the count c of starts below e
+ * plus ends above s exceeds the number of intervals by the number that
+ * overlap. A free slot (start ~0, end 0) counts in neither, so two slots a
+ * step may read one past the last; one carry-add each test.
  */
-static inline __attribute__((always_inline)) bool sm_hits(const struct vtlmem_rtable *t,
-							   uint64_t s, uint64_t e, uint32_t mode)
+static inline __attribute__((always_inline)) bool sm_overlaps(const struct vtlmem_rtable *t,
+							       uint64_t s, uint64_t e)
 {
 	const uint64_t *st = t->sm_start, *stop = st + t->nsmall;
-	/* the conflicting ends, as an offset from the starts */
-	ptrdiff_t d = (mode == VTLMEM_RES_EXCLUSIVE ? t->sm_end : t->sm_xend) - t->sm_start;
+	const ptrdiff_t d = t->sm_end - t->sm_start;
 	uint64_t c = 0;
 
-	if (mode == VTLMEM_RES_SHARED) {
-		bool hit = false;
-
-		for (; st < stop; st++)
-			hit |= (st[0] < e) & (st[d] > s);
-		return hit;
-	}
-	/*
-	 * Exclusive: each interval [x, y) ends at or before s, starts at or
-	 * after e, or overlaps [s, e); the first kind starts below e, the
-	 * second ends above s, an overlapping one does both. So the count c
-	 * of starts below e plus ends above s exceeds the number of
-	 * intervals by the number that overlap. A free slot (start ~0, end
-	 * 0) counts in neither; two slots a step, one carry-add each test.
-	 */
 	for (; st < stop; st += 2) {
 		c += st[0] < e;
 		c += st[d] > s;
@@ -164,14 +152,16 @@ static inline __attribute__((always_inline)) bool sm_hits(const struct vtlmem_rt
 static struct rt_node *sm_conflict(struct vtlmem_rtable *t, uint64_t s, uint64_t e,
 				   uint32_t mode)
 {
-	const uint64_t *ce = mode == VTLMEM_RES_EXCLUSIVE ? t->sm_end : t->sm_xend;
-	struct rt_node *best = NULL;
+	struct rt_node *best = NULL, *n;
 	uint32_t i;
 
-	for (i = 0; i < t->nsmall; i++)
-		if (t->sm_start[i] < e && ce[i] > s &&
-		    (!best || node_cmp(&sm_node(t, i)->link, &best->link) < 0))
-			best = sm_node(t, i);
+	for (i = 0; i < t->nsmall; i++) {
+		n = sm_node(t, i);
+		if (t->sm_start[i] < e && t->sm_end[i] > s &&
+		    (mode == VTLMEM_RES_EXCLUSIVE || n->mode == VTLMEM_RES_EXCLUSIVE) &&
+		    (!best || node_cmp(&n->link, &best->link) < 0))
+			best = n;
+	}
 	return best;
 }
 
@@ -204,7 +194,6 @@ static inline __attribute__((always_inline)) void sm_put(struct vtlmem_rtable *t
 {
 	t->sm_start[i] = n->start;
 	t->sm_end[i] = n->end;
-	t->sm_xend[i] = own_xend(n);
 	t->sm_node[i] = n;
 	n->idx = i;
 }
@@ -218,11 +207,11 @@ static inline __attribute__((always_inline)) void sm_drop(struct vtlmem_rtable *
 	if (i != last) {
 		t->sm_start[i] = t->sm_start[last];
 		t->sm_end[i] = t->sm_end[last];
-		t->sm_xend[i] = t->sm_xend[last];
 		t->sm_node[i] = t->sm_node[last];
 		sm_node(t, i)->idx = i;
 	}
 	t->sm_start[last] = UINT64_MAX;   /* free */
+	t->sm_end[last] = 0;
 }
 
 /*
@@ -475,6 +464,7 @@ static __attribute__((noinline)) void iv_to_tree(struct vtlmem_rtable *t)
 	for (i = 0; i < t->nsmall; i++) {
 		tree_insert(t, sm_node(t, i));
 		t->sm_start[i] = UINT64_MAX;   /* free */
+		t->sm_end[i] = 0;
 	}
 	t->nodes = t->nsmall;
 	t->nsmall = 0;
@@ -964,9 +954,8 @@ static __attribute__((noinline)) int reserve_one(struct vtlmem_rtable *t,
 	n->mode = mode;
 	n->readers = 1;
 	if (!t->tree) {
-		if (sm_hits(t, n->start, n->end, mode))
-			conf = sm_conflict(t, n->start, n->end, mode);   /* the one to report */
-		else if (mode == VTLMEM_RES_SHARED)
+		conf = sm_conflict(t, n->start, n->end, mode);
+		if (!conf && mode == VTLMEM_RES_SHARED)
 			same = sm_shared(t, n->start, n->end);
 	} else if (mode == VTLMEM_RES_EXCLUSIVE) {
 		if (excl_place(t, n, &parent, &link)) {
@@ -1097,7 +1086,7 @@ static inline __attribute__((always_inline)) int reserve_small(struct vtlmem_rta
 	uint64_t s = vtlmem_pa_val(r->pa), e = s + r->len;
 	struct rt_node *n;
 
-	if (sm_hits(t, s, e, VTLMEM_RES_EXCLUSIVE))
+	if (sm_overlaps(t, s, e))
 		return reserve_one(t, r, VTLMEM_RES_EXCLUSIVE, out, conflict);
 	n = node_take(t, s, e);
 	sm_put(t, t->nsmall++, n);
@@ -1459,8 +1448,10 @@ int vtlmem_rtable_init(struct vtlmem_rtable *t, const struct vtlmem_platform *p)
 	t->tree = vtlmem_rtable_test_tree_only;
 	t->nsmall = 0;
 	t->nshared = 0;
-	for (i = 0; i < VTLMEM_RTABLE_SMALL; i++)
+	for (i = 0; i < VTLMEM_RTABLE_SMALL; i++) {
 		t->sm_start[i] = UINT64_MAX;   /* free */
+		t->sm_end[i] = 0;
+	}
 	t->objects = 0;
 	t->reserves = 0;
 	t->releases = 0;

@@ -112,8 +112,9 @@ static inline uint64_t own_xend(const struct rt_node *n)
 /*
  * The interval set (lock held) is in one of two representations: up to
  * VTLMEM_RTABLE_SMALL intervals in t's small arrays (t->tree == 0: slot i
- * holds node sm_node[i], its start, end and exclusive end, and the node's
- * idx is i; iroot is NULL), or the augmented tree at iroot (t->tree == 1).
+ * < nsmall holds node sm_node[i], its start and end, and the node's idx is
+ * i; a free slot has start ~0 and end 0; iroot is NULL), or the augmented
+ * tree at iroot (t->tree == 1, every slot free).
  * Queries see one sequence either way: iv_first() / iv_next() walk the
  * nodes in node_cmp order (in small mode by a scan for the next larger
  * node, O(VTLMEM_RTABLE_SMALL) a step); nothing may change during a walk.

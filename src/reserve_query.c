@@ -29,7 +29,6 @@ static uint64_t sub_cover_end(const struct vtlmem_rtree_node *l, uint32_t mode)
 static uint64_t prefix_cover_end(struct vtlmem_rtable *t, uint64_t x, uint32_t mode)
 {
 	const struct vtlmem_rtree_node *l = t->iroot;
-	const uint64_t *ce = mode == VTLMEM_RES_EXCLUSIVE ? t->sm_xend : t->sm_end;
 	const struct rt_node *n;
 	uint64_t best = 0;
 	uint32_t i;
@@ -37,8 +36,9 @@ static uint64_t prefix_cover_end(struct vtlmem_rtable *t, uint64_t x, uint32_t m
 	if (!t->tree) {
 		/* small mode: every slot */
 		for (i = 0; i < t->nsmall; i++)
-			if (t->sm_start[i] <= x)
-				best = max_u64(best, ce[i]);
+			if (t->sm_start[i] <= x && (mode == VTLMEM_RES_SHARED ||
+						    sm_node(t, i)->mode == VTLMEM_RES_EXCLUSIVE))
+				best = max_u64(best, t->sm_end[i]);
 		return best;
 	}
 	while (l) {
@@ -246,21 +246,26 @@ static bool check_aug(const struct vtlmem_rtree_node *l, uint64_t *end, uint64_t
 }
 
 /*
- * Small mode: as many slots as nodes, at most VTLMEM_RTABLE_SMALL, each
- * slot's keys its node's and the node's idx the slot, no node twice (the
- * idx of each is its own slot), no tree.
+ * The small arrays: at most VTLMEM_RTABLE_SMALL slots in use (none in tree
+ * mode), each slot's keys its node's and the node's idx the slot, no node
+ * twice (the idx of each is its own slot), every other slot free (start
+ * ~0, end 0); in small mode no tree.
  */
 static bool check_small(const struct vtlmem_rtable *t)
 {
 	const struct rt_node *n;
 	uint32_t i;
 
-	if (t->iroot || t->nodes || t->nsmall > VTLMEM_RTABLE_SMALL)
+	if ((!t->tree && (t->iroot || t->nodes)) || t->nsmall > VTLMEM_RTABLE_SMALL)
 		return false;
-	for (i = 0; i < t->nsmall; i++) {
+	for (i = 0; i < VTLMEM_RTABLE_SMALL; i++) {
+		if (i >= t->nsmall) {
+			if (t->sm_start[i] != UINT64_MAX || t->sm_end[i])
+				return false;
+			continue;
+		}
 		n = sm_node(t, i);
-		if (!n || n->idx != i || t->sm_start[i] != n->start || t->sm_end[i] != n->end ||
-		    t->sm_xend[i] != own_xend(n))
+		if (!n || n->idx != i || t->sm_start[i] != n->start || t->sm_end[i] != n->end)
 			return false;
 	}
 	return true;
@@ -276,7 +281,7 @@ static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
 		if (!check_small(t))
 			return -1;
 	} else {
-		if (t->tree != 1 || t->nsmall ||
+		if (t->tree != 1 || t->nsmall || !check_small(t) ||
 		    vtlmem_rtree_check(t->iroot, node_cmp) != (long)t->nodes)
 			return -1;
 		if (!check_aug(t->iroot, &e, &xe))

@@ -114,8 +114,7 @@ struct vtlmem_rtable {
 	uint32_t nsmall;                     /* intervals in the small arrays    */
 	uint64_t nshared;                    /* shared intervals (either place)  */
 	uint64_t sm_start[VTLMEM_RTABLE_SMALL];  /* their starts (free: ~0),     */
-	uint64_t sm_end[VTLMEM_RTABLE_SMALL];    /* ends,                        */
-	uint64_t sm_xend[VTLMEM_RTABLE_SMALL];   /* ends if exclusive, else 0,   */
+	uint64_t sm_end[VTLMEM_RTABLE_SMALL];    /* ends (free: 0)               */
 	void *sm_node[VTLMEM_RTABLE_SMALL];      /* and nodes                    */
 };
 
