@@ -14,6 +14,7 @@
 
 #include <vtlmem/vtl0.h>
 #include "vtl0env.h"
+#include "../../src/reserve_claim.h"
 
 #define PG VTLMEM_PAGE_SIZE
 
@@ -896,6 +897,59 @@ static void one_shot_calls_claim_up_to_17_pages_and_use_the_tree_otherwise(void 
 }
 
 /*
+ * Six one-shot calls in flight on one page (their claims, taken here as
+ * those calls take them) fill its bucket's ways: a seventh reader of the
+ * page goes through the tree and reads the right bytes, while a writer
+ * of it and an exclusive reservation are refused (the tree sees the six
+ * shared claims) and change nothing; once they are released a write is a
+ * claim again.
+ */
+static void a_page_read_by_six_calls_at_once_is_shared_with_the_tree(void **state)
+{
+	static uint8_t b[PG], want[PG], zero[PG];
+	const uint64_t page = vtl0env_pa(200) >> 12;
+	struct vtlmem_range r = { vtl0env_page(200), PG };
+	struct vtlmem_conflict conf;
+	struct vtlmem_claim c[6];
+	vtlmem_resv_t h;
+	unsigned long cookie;
+	uint64_t tree;
+	size_t done;
+	unsigned i;
+
+	(void)state;
+	start();
+	fill_phys(vtl0env_pa(200), PG, 5);
+	memcpy(want, vtl0env_dm(E, vtl0env_pa(200)), PG);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(200), b, 8, &done), 0);  /* claim table */
+	cookie = E->hp.ops.preempt_off(E->hp.ops.ctx);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(vtlmem_claim_pages(&E->rt, page, 1, VTLMEM_RES_SHARED, &c[i]), 0);
+	tree = E->rt.reserves;
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtl0env_page(200), b, PG, &done), 0);
+	assert_int_equal(done, PG);
+	assert_memory_equal(b, want, PG);
+	assert_int_equal(E->rt.reserves, tree + 1);                 /* through the tree */
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtl0env_page(200), zero, PG, &done), -VTLMEM_EBUSY);
+	assert_int_equal(done, 0);
+	assert_memory_equal(vtl0env_dm(E, vtl0env_pa(200)), want, PG);
+	assert_int_equal(vtlmem_reserve(&E->rt, &r, 1, VTLMEM_RES_EXCLUSIVE, &h, &conf),
+			 -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(conf.pa), vtl0env_pa(200));
+	assert_int_equal(conf.len, PG);
+	assert_int_equal(conf.mode, VTLMEM_RES_SHARED);
+	for (i = 0; i < 6; i++)
+		vtlmem_claim_release(&c[i]);
+	E->hp.ops.preempt_on(E->hp.ops.ctx, cookie);
+	tree = E->rt.reserves;
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtl0env_page(200), zero, PG, &done), 0);
+	assert_memory_equal(vtl0env_dm(E, vtl0env_pa(200)), zero, PG);
+	assert_int_equal(E->rt.reserves, tree);                     /* a claim again */
+	assert_false(reserved(vtl0env_pa(192), 32 * PG));
+	finish();
+}
+
+/*
  * Pages the manager cannot map (above the width its entries hold, here
  * 2^52 with the platform's pa_bits raised to 64) are refused before any
  * byte moves, even when the first pages of the span could be mapped.
@@ -948,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(one_shot_allocation_failures_change_nothing),
 		cmocka_unit_test(one_shot_calls_ask_the_ownership_op_once),
 		cmocka_unit_test(one_shot_calls_claim_up_to_17_pages_and_use_the_tree_otherwise),
+		cmocka_unit_test(a_page_read_by_six_calls_at_once_is_shared_with_the_tree),
 		cmocka_unit_test(a_span_reaching_past_what_the_manager_maps_copies_nothing),
 	};
 
