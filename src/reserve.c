@@ -3,11 +3,20 @@
  * Physical-range reservation table (include/vtlmem/reserve.h).
  *
  * Data structures (all under t->lock):
- *  - iroot: an augmented AVL tree (rtree) of intervals [start, end), keyed by
- *    (start, end, mode). Each node knows the largest end of all intervals
- *    in its subtree (max_end) and of the exclusive ones (max_xend, 0 if
- *    none), so "does anything / any exclusive interval overlap [s, e)" is
- *    one O(log N) descent.
+ *  - the interval nodes [start, end), ordered by (start, end, mode), in one
+ *    of two places (reserve_internal.h): up to VTLMEM_RTABLE_SMALL of them
+ *    in the small arrays inside the table (t->tree == 0; a reserve scans
+ *    every slot without a branch per slot, a release moves the last slot
+ *    into its own: O(1)), or in iroot (t->tree == 1). The arrays go to the
+ *    tree when a 17th interval comes, the tree back to the arrays when 8
+ *    are left: neither allocates, and a table hovering at either boundary
+ *    does not switch at every call.
+ *  - iroot: an augmented AVL tree (rtree) of the intervals. Each node
+ *    knows the largest end of all intervals in its subtree (max_end) and
+ *    of the exclusive ones (max_xend, 0 if none), so "does anything / any
+ *    exclusive interval overlap [s, e)" is one O(log N) descent. While no
+ *    interval is shared (t->nshared == 0) they are disjoint, and an
+ *    exclusive request needs only its predecessor and successor.
  *    Invariant (enforced by the conflict check before every insert): an
  *    exclusive interval overlaps no other interval; shared intervals may
  *    overlap each other. Identical shared ranges are one node with a reader
@@ -27,8 +36,8 @@
  * (ownership op) runs before the lock; allocations and frees beyond the
  * cache happen with the lock dropped, into/out of a private pool.
  *
- * Files: this one holds the two trees with their invariants, reserve,
- * release, init and fini; reserve_obj.h the object pools and the cache;
+ * Files: this one holds the small arrays and the two trees with their
+ * invariants, reserve, release, init and fini; reserve_obj.h the object pools and the cache;
  * reserve_query.c the queries, dump, stats and the self-check.
  */
 #include "bug.h"

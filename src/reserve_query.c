@@ -2,8 +2,9 @@
 /*
  * Queries on the reservation table (is_reserved, resv_covers, resv_mode,
  * iterate), dump, statistics and the debug self-check, which verifies every
- * invariant stated in reserve.c: tree shapes and order, exact interval
- * augmentation, no exclusive interval overlapping another interval, reader
+ * invariant stated in reserve.c: the small arrays' slots, tree shapes and
+ * order, exact interval augmentation, the shared intervals counted, no
+ * exclusive interval overlapping another interval, reader
  * counts equal handle references, handle refs sorted and disjoint, cache
  * length. All take t->lock and change nothing.
  */
@@ -271,11 +272,11 @@ static bool check_small(const struct vtlmem_rtable *t)
 	return true;
 }
 
-/* Intervals: valid, exclusive ones overlap nothing, readers consistent. */
+/* Intervals: valid, exclusive ones overlap nothing, readers and shared ones counted. */
 static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
 {
 	const struct rt_node *n, *prev = NULL;
-	uint64_t all_end = 0, x_end = 0, e, xe, count = 0;
+	uint64_t all_end = 0, x_end = 0, e, xe, count = 0, shared = 0;
 
 	if (!t->tree) {
 		if (!check_small(t))
@@ -292,6 +293,7 @@ static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
 		if (prev && node_cmp(&prev->link, &n->link) >= 0)
 			return -1;
 		count++;
+		shared += n->mode == VTLMEM_RES_SHARED;
 		if (n->end <= n->start || n->readers == 0 || n->mode > VTLMEM_RES_SHARED)
 			return -3;
 		if (n->mode == VTLMEM_RES_EXCLUSIVE && (n->readers != 1 || all_end > n->start))
@@ -303,7 +305,7 @@ static int check_intervals(struct vtlmem_rtable *t, uint64_t *readers)
 			x_end = max_u64(x_end, n->end);
 		*readers += n->readers;
 	}
-	return count == rt_nodes(t) ? 0 : -1;
+	return count == rt_nodes(t) && shared == t->nshared ? 0 : -1;
 }
 
 /* Is a handle with id in the handle tree? */

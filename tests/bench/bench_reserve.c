@@ -11,8 +11,12 @@
  * counted), an ownership op that always answers VTL0, and the library's
  * ticket spinlock (uncontended). Printed: ns per reserve+release pair (best of
  * several rounds), platform allocations in the timed loop, and the ratios
- *   tree(N=100k) / tree(N=10)     goal <= 2    (O(log n))
+ *   tree(N=10) / list(N=10)       goal <= 1
  *   list(N=100k) / tree(N=100k)   goal >= 100
+ * (the third goal, instructions tree(N=100k) / tree(N=10) <= 2, is counted
+ * by tests/bench/counts), and the list under the same uncontended lock
+ * ("list+lock": two lock/unlock pairs per reserve+release, as the table
+ * takes), the part of the gap to the bare list no table can close.
  * Benchmarks never fail on timing; they print.
  *
  *   bench_reserve                     the table above
@@ -134,6 +138,28 @@ struct llist {
 	size_t n, cap;
 };
 
+/*
+ * The library's ticket lock as it runs uncontended (one atomic add, one
+ * load; a store to release): what the list pays too when it is shared
+ * between CPUs ("list+lock"), the cost the table cannot leave out.
+ */
+struct blk {
+	uint32_t next, owner;
+};
+
+static inline void blk_acquire(struct blk *l)
+{
+	uint32_t ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+
+	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
+		;
+}
+
+static inline void blk_release(struct blk *l)
+{
+	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
+}
+
 /* Reserve: scan every entry for a conflict, then push. */
 static int list_reserve(struct llist *l, uint64_t s, uint64_t e, int mode)
 {
@@ -186,6 +212,8 @@ struct work {
 	struct vtlmem_rtable t;
 	vtlmem_resv_t *held;
 	struct llist list;
+	bool locked;            /* the list under blk: "list+lock" */
+	struct blk lk;
 };
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -290,9 +318,17 @@ static void list_pairs(struct work *w, unsigned long k)
 
 	for (i = 0; i < k; i++) {
 		s = page_pa(probe(w, i));
+		if (w->locked)
+			blk_acquire(&w->lk);
 		if (list_reserve(&w->list, s, s + PG, VTLMEM_RES_EXCLUSIVE))
 			abort();
+		if (w->locked) {
+			blk_release(&w->lk);
+			blk_acquire(&w->lk);
+		}
 		list_release(&w->list, s, s + PG, VTLMEM_RES_EXCLUSIVE);
+		if (w->locked)
+			blk_release(&w->lk);
 	}
 }
 
@@ -334,7 +370,7 @@ static double time_pairs(struct work *w, bool tree, unsigned long k, int rounds)
 
 struct row {
 	size_t n;
-	double tree_ns, tree_seq_ns, list_ns;
+	double tree_ns, tree_seq_ns, list_ns, listlock_ns;
 	unsigned long tree_allocs;
 };
 
@@ -357,6 +393,9 @@ static void measure(struct row *r)
 	k_list = r->n >= 100000 ? 300 : r->n >= 1000 ? 20000 : 50000;
 	work_setup(&w, r->n, false);
 	r->list_ns = time_pairs(&w, false, k_list, 7);
+	w.locked = true;
+	r->listlock_ns = time_pairs(&w, false, k_list, 7);
+	w.locked = false;
 	work_teardown(&w, false);
 }
 
@@ -391,7 +430,8 @@ static int count_mode(int argc, char **argv)
 static int time_mode(int argc, char **argv)
 {
 	static struct work wt, wl;
-	double tt = 1e300, tl = 1e300, d;
+	double tt = 1e300, tl = 1e300, tk = 1e300, d;
+	unsigned long kl;
 	unsigned long n;
 	int i;
 
@@ -402,13 +442,19 @@ static int time_mode(int argc, char **argv)
 	n = strtoul(argv[2], NULL, 0);
 	work_setup(&wt, n, true);
 	work_setup(&wl, n, false);
+	kl = n >= 100000 ? 300 : n >= 1000 ? 20000 : 200000;
 	for (i = 0; i < 15; i++) {
 		d = time_pairs(&wt, true, n >= 1000 ? 50000 : 200000, 1);
 		tt = d < tt ? d : tt;
-		d = time_pairs(&wl, false, n >= 100000 ? 300 : n >= 1000 ? 20000 : 200000, 1);
+		d = time_pairs(&wl, false, kl, 1);
 		tl = d < tl ? d : tl;
+		wl.locked = true;
+		d = time_pairs(&wl, false, kl, 1);
+		tk = d < tk ? d : tk;
+		wl.locked = false;
 	}
-	printf("N=%lu: tree %.1f ns, list %.1f ns per pair; tree/list %.2f\n", n, tt, tl, tt / tl);
+	printf("N=%lu: tree %.1f ns, list %.1f ns, list+lock %.1f ns per pair; tree/list %.2f, "
+	       "tree/(list+lock) %.2f\n", n, tt, tl, tk, tt / tl, tt / tk);
 	work_teardown(&wt, true);
 	work_teardown(&wl, false);
 	return 0;
@@ -424,19 +470,20 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "time") == 0)
 		return time_mode(argc, argv);
 	printf("reservation table: reserve + release of a free page, N outstanding (CPU ns/pair)\n");
-	printf("%8s %12s %12s %14s %10s %12s\n", "N", "tree random", "tree in order",
-	       "list (PR 824)", "list/tree", "allocs/loop");
+	printf("%8s %12s %12s %14s %10s %10s %12s\n", "N", "tree random", "tree in order",
+	       "list (PR 824)", "list+lock", "list/tree", "allocs/loop");
 	for (i = 0; i < 3; i++) {
 		measure(&rows[i]);
-		printf("%8zu %12.1f %12.1f %14.1f %9.1fx %12lu\n", rows[i].n, rows[i].tree_ns,
-		       rows[i].tree_seq_ns, rows[i].list_ns, rows[i].list_ns / rows[i].tree_ns,
-		       rows[i].tree_allocs);
+		printf("%8zu %12.1f %12.1f %14.1f %10.1f %9.1fx %12lu\n", rows[i].n, rows[i].tree_ns,
+		       rows[i].tree_seq_ns, rows[i].list_ns, rows[i].listlock_ns,
+		       rows[i].list_ns / rows[i].tree_ns, rows[i].tree_allocs);
 	}
-	printf("tree N=100k / N=10, random:    %.2f   (goal <= 2)\n",
-	       rows[2].tree_ns / rows[0].tree_ns);
-	printf("tree N=100k / N=10, in order:  %.2f   (goal <= 2)\n",
-	       rows[2].tree_seq_ns / rows[0].tree_seq_ns);
+	printf("tree / list at N=10, random:   %.2f   (goal <= 1); tree / (list+lock) %.2f\n",
+	       rows[0].tree_ns / rows[0].list_ns, rows[0].tree_ns / rows[0].listlock_ns);
 	printf("list / tree at N=100k, random: %.0fx  (goal >= 100x)\n",
 	       rows[2].list_ns / rows[2].tree_ns);
+	printf("tree N=100k / N=10 time, random %.2f, in order %.2f (cache misses; the goal of\n"
+	       "  <= 2 is on instructions: tests/bench/counts)\n",
+	       rows[2].tree_ns / rows[0].tree_ns, rows[2].tree_seq_ns / rows[0].tree_seq_ns);
 	return 0;
 }
