@@ -73,6 +73,38 @@ static int teardown(void **state)
 	return 0;
 }
 
+/*
+ * The tree-only run (vtlmem_rtable_test_tree_only, set from setup to
+ * teardown): of the cases with the fixture, and of those making their own.
+ */
+static int setup_tree(void **state)
+{
+	vtlmem_rtable_test_tree_only = true;
+	return setup(state);
+}
+
+static int teardown_tree(void **state)
+{
+	int ret = teardown(state);
+
+	vtlmem_rtable_test_tree_only = false;
+	return ret;
+}
+
+static int tree_only_on(void **state)
+{
+	(void)state;
+	vtlmem_rtable_test_tree_only = true;
+	return 0;
+}
+
+static int tree_only_off(void **state)
+{
+	(void)state;
+	vtlmem_rtable_test_tree_only = false;
+	return 0;
+}
+
 static struct vtlmem_range R(uint64_t pa, uint64_t len)
 {
 	struct vtlmem_range r = { vtlmem_pa(pa), len };
@@ -2707,10 +2739,14 @@ int main(void)
 		T(allocation_failure_at_the_switch_changes_nothing),
 		T(randomized_across_the_switch_compared_after_every_op),
 	};
-	enum { NT = sizeof(tests) / sizeof(tests[0]) };
-	static struct CMUnitTest all[NT + 4 * NPLACES];
+	enum {
+		NT = sizeof(tests) / sizeof(tests[0]),
+		NA = NT + 4 * NPLACES,
+		NS = sizeof(sw) / sizeof(sw[0]),
+	};
+	static struct CMUnitTest all[2 * NA + NS];
+	static char names[NA][160];
 	size_t i;
-	int fails;
 
 	matrix_fill();
 	for (i = 0; i < 4 * NPLACES; i++) {
@@ -2720,12 +2756,15 @@ int main(void)
 	}
 	for (i = 0; i < NT; i++)
 		all[4 * NPLACES + i] = tests[i];
-	fails = _cmocka_run_group_tests("reserve", all, NT + 4 * NPLACES, NULL, NULL);
-	fails += _cmocka_run_group_tests("reserve: small arrays and tree", sw,
-					 sizeof(sw) / sizeof(sw[0]), NULL, NULL);
+	for (i = 0; i < NS; i++)
+		all[NA + i] = sw[i];
 	/* every case again with the intervals in the tree from the first one */
-	vtlmem_rtable_test_tree_only = true;
-	fails += _cmocka_run_group_tests("reserve: tree only", all, NT + 4 * NPLACES, NULL, NULL);
-	vtlmem_rtable_test_tree_only = false;
-	return fails;
+	for (i = 0; i < NA; i++) {
+		all[NA + NS + i] = all[i];
+		snprintf(names[i], sizeof(names[i]), "tree_only_%s", all[i].name);
+		all[NA + NS + i].name = names[i];
+		all[NA + NS + i].setup_func = all[i].setup_func ? setup_tree : tree_only_on;
+		all[NA + NS + i].teardown_func = all[i].setup_func ? teardown_tree : tree_only_off;
+	}
+	return _cmocka_run_group_tests("reserve", all, 2 * NA + NS, NULL, NULL);
 }
