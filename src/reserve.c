@@ -1082,10 +1082,26 @@ static inline __attribute__((always_inline)) struct rt_node *node_take(struct vt
 }
 
 /*
- * reserve_one() of an exclusive range in small mode with a free slot and
- * no claim table (steady state of a small table), straight: one scan, then
- * the interval into the next slot. A conflict goes to reserve_one() for
- * its report. Lock held on entry, released on return.
+ * The straight paths' check against the one-shot calls' page claims
+ * (the claim table exists): mark [s, e)'s buckets and check them; on a
+ * conflict, nothing marked, counted and reported as reserve_locked()
+ * does, the lock released. Lock held on entry.
+ */
+static __attribute__((noinline)) bool claims_refuse(struct vtlmem_rtable *t, uint64_t s,
+						    uint64_t e, struct vtlmem_conflict *conflict)
+{
+	if (!vtlmem_claims_mark_range(t, s, e, VTLMEM_RES_EXCLUSIVE, conflict))
+		return false;
+	t->conflicts++;
+	vtlmem_lock_release(t->plat, &t->lock);
+	return true;
+}
+
+/*
+ * reserve_one() of an exclusive range in small mode with a free slot
+ * (steady state of a small table), straight: one scan, the claims' check
+ * if there is a claim table, then the interval into the next slot. A
+ * conflict with an interval goes to reserve_one() for its report. Lock held on entry, released on return.
  */
 static inline __attribute__((always_inline)) int reserve_small(struct vtlmem_rtable *t,
 							       const struct vtlmem_range *r,
@@ -1097,6 +1113,8 @@ static inline __attribute__((always_inline)) int reserve_small(struct vtlmem_rta
 
 	if (sm_overlaps(t, s, e))
 		return reserve_one(t, r, VTLMEM_RES_EXCLUSIVE, out, conflict);
+	if (t->claims && claims_refuse(t, s, e, conflict))
+		return -VTLMEM_EBUSY;
 	n = node_take(t, s, e);
 	sm_put(t, t->nsmall++, n);
 	return commit_excl(t, n, s, e, out);
@@ -1104,7 +1122,7 @@ static inline __attribute__((always_inline)) int reserve_small(struct vtlmem_rta
 
 /*
  * reserve_one() of an exclusive range in tree mode when every interval is
- * exclusive and there is no claim table, straight. The intervals are
+ * exclusive, straight (with the claims' check if there is a claim table). The intervals are
  * disjoint, so [s, e) overlaps one iff its predecessor (the last node the
  * descent leaves to the right) ends after s or its successor (the last it
  * leaves to the left) starts before e; an interval starting at s is
@@ -1138,6 +1156,8 @@ static inline __attribute__((always_inline)) int reserve_tree(struct vtlmem_rtab
 	}
 	if ((pred && TO_NODE(pred)->end > s) || (succ && TO_NODE(succ)->start < e))
 		return reserve_one(t, r, VTLMEM_RES_EXCLUSIVE, out, conflict);
+	if (t->claims && claims_refuse(t, s, e, conflict))
+		return -VTLMEM_EBUSY;
 	if (pred && !pred->right) {
 		parent = pred;
 		link = &pred->right;
@@ -1182,7 +1202,7 @@ static inline __attribute__((always_inline)) int reserve_checked(struct vtlmem_r
 {
 	vtlmem_lock_acquire(t->plat, &t->lock);
 	if (n == 1 && t->retired && t->cache && t->next_id) {
-		if (mode == VTLMEM_RES_EXCLUSIVE && !t->claims) {
+		if (mode == VTLMEM_RES_EXCLUSIVE) {
 			if (!t->tree && t->nsmall < VTLMEM_RTABLE_SMALL)
 				return reserve_small(t, ranges, out, conflict);
 			if (t->tree && !t->nshared)
@@ -1341,8 +1361,8 @@ static inline __attribute__((always_inline)) void release_one(struct vtlmem_rtab
 
 /*
  * release_one() of a young handle (its ring slot holds it) of one range
- * whose node it alone holds, no claim table. Lock held on entry, released
- * on return.
+ * whose node it alone holds (its claim-bucket marks undone if there is a
+ * claim table). Lock held on entry, released on return.
  */
 static inline __attribute__((always_inline)) void release_young(struct vtlmem_rtable *t,
 								struct rt_handle *rh,
@@ -1353,6 +1373,8 @@ static inline __attribute__((always_inline)) void release_young(struct vtlmem_rt
 
 	__atomic_store_n(&rh->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
 	*slot = NULL;
+	if (t->claims)
+		vtlmem_claims_unmark_range(t, n->start, n->end);
 	iv_remove(t, n);   /* n, its readers 1, goes to the cache */
 	rh->fresh = 0;   /* record_clean() of a one-range record */
 	rh->retired_before = 1;
@@ -1397,11 +1419,11 @@ static inline __attribute__((always_inline)) int release(struct vtlmem_rtable *t
 		return -VTLMEM_EINVAL;
 	vtlmem_lock_acquire(t->plat, &t->lock);
 	if (!undo) {
-		/* a young handle of one range whose node it alone holds, no claim table */
+		/* a young handle of one range whose node it alone holds */
 		slot = young_slot(t, h.id);
 		rh = *slot;
 		if (rh && rh->id == h.id && rh->nref == 1 && t->ncache < VTLMEM_RTABLE_CACHE &&
-		    !t->claims && rh->ref[0]->readers == 1) {
+		    rh->ref[0]->readers == 1) {
 			release_young(t, rh, slot);
 			return 0;
 		}

@@ -21,16 +21,16 @@
  * Exactness against the interval tree (the only other place reservations
  * live). A claim locks its buckets and proceeds only if no tree
  * reservation marks them; otherwise the call reserves through the tree.
- * A tree reservation (table lock held) first marks the buckets of all its
- * pages' groups, each under the bucket's lock, then checks every such
- * bucket under its lock for
- * conflicting claims. For one bucket B, either the claim's critical
- * section on B comes first, and the tree's later check of B finds the
- * claim (-EBUSY), or the tree's mark of B comes first, and the claim,
+ * A tree reservation (table lock held) marks the bucket of each of its
+ * pages' groups and checks it for conflicting claims, both under one hold
+ * of the bucket's lock. Two accessors of one page meet in that page's
+ * bucket (a claim is recorded in every bucket it touches), and for that
+ * bucket B either the claim's critical section on B comes first, and the
+ * tree's check of B finds the claim (-EBUSY: the tree unmarks what it
+ * marked), or the tree's mark-and-check of B comes first, and the claim,
  * taking B's lock after it, sees the mark and goes to the tree, where the
- * table lock orders it
- * after the tree reservation. So a claim and a tree reservation of one
- * page never both succeed in conflicting modes.
+ * table lock orders it after the tree reservation. So a claim and a tree
+ * reservation of one page never both succeed in conflicting modes.
  *
  * Cost: a claim is one lock (one locked atomic operation), a scan of the
  * CL_WAYS ways (one line), a few stores and the unlock (a release
@@ -68,32 +68,43 @@
 
 bool vtlmem_claim_test_no_exclusion;
 
-/* First and last group of tree range [start, end). */
-static void groups_of(const struct rt_node *n, uint64_t *first, uint64_t *last)
+/*
+ * The first group of tree range [s, e) and how many buckets its groups
+ * cover (a range over CL_BUCKETS groups: every bucket, once).
+ */
+static uint64_t groups_of(uint64_t s, uint64_t e, uint64_t *cnt)
 {
-	*first = n->start / PG >> CL_GROUP_SHIFT;
-	*last = (n->end - 1) / PG >> CL_GROUP_SHIFT;
+	uint64_t first = s / PG >> CL_GROUP_SHIFT, last = (e - 1) / PG >> CL_GROUP_SHIFT;
+
+	*cnt = last - first < CL_BUCKETS ? last - first + 1 : CL_BUCKETS;
+	return first;
 }
 
-/* Mark (+1) or unmark (-1) the buckets of h's pages. Table lock held. */
-static void mark(struct vtlmem_cl_table *ct, const struct rt_handle *h, int d)
+/* Mark (+1) or unmark (-1) the buckets of tree range [s, e). Table lock held. */
+static void mark_span(struct vtlmem_cl_table *ct, uint64_t s, uint64_t e, int d)
 {
-	struct ref_cursor c;
-	uint64_t first, last, g;
+	uint64_t k, cnt, g = groups_of(s, e, &cnt);
 	struct vtlmem_cl_bucket *b;
+
+	for (k = 0; k < cnt; k++) {
+		b = cl_bucket_of(ct, g + k);
+		cl_lock(b);
+		b->s.tree += (uint32_t)d;
+		cl_unlock(b);
+	}
+}
+
+/* mark_span() of h's first nref ranges. Table lock held. */
+static void mark(struct vtlmem_cl_table *ct, const struct rt_handle *h, uint32_t nref, int d)
+{
+	const struct rt_node *n;
+	struct ref_cursor c;
 	uint32_t i;
 
 	cursor_init(&c, (struct rt_handle *)h);
-	for (i = 0; i < h->nref; i++) {
-		groups_of(*cursor_next(&c), &first, &last);
-		if (last - first >= CL_BUCKETS)
-			last = first + CL_BUCKETS - 1;   /* every bucket, once */
-		for (g = first; g <= last; g++) {
-			b = cl_bucket_of(ct, g);
-			cl_lock(b);
-			b->s.tree += (uint32_t)d;
-			cl_unlock(b);
-		}
+	for (i = 0; i < nref; i++) {
+		n = *cursor_next(&c);
+		mark_span(ct, n->start, n->end, d);
 	}
 }
 
@@ -115,21 +126,22 @@ static const struct vtlmem_cl_ent *find_in(struct vtlmem_cl_bucket *b, uint64_t 
 }
 
 /*
- * The conflicting claim of tree range n with the lowest (start, end), into
- * *best (held 0: none). Buckets locked one at a time; table lock held.
+ * Mark the buckets of tree range [s, e), and find in each, under the same
+ * hold of its lock, the conflicting claim with the lowest (start, end):
+ * into *best (held 0: none). Buckets locked one at a time; table lock
+ * held.
  */
-static void check_range(struct vtlmem_cl_table *ct, const struct rt_node *n, uint32_t mode,
-			struct vtlmem_cl_ent *best)
+static void mark_check_span(struct vtlmem_cl_table *ct, uint64_t s, uint64_t end, uint32_t mode,
+			    struct vtlmem_cl_ent *best)
 {
-	uint64_t gfirst, glast, first = n->start / PG, last = (n->end - 1) / PG, k, cnt;
+	uint64_t first = s / PG, last = (end - 1) / PG, k, cnt, g = groups_of(s, end, &cnt);
 	const struct vtlmem_cl_ent *e;
 	struct vtlmem_cl_bucket *b;
 
-	groups_of(n, &gfirst, &glast);
-	cnt = glast - gfirst < CL_BUCKETS ? glast - gfirst + 1 : CL_BUCKETS;
 	for (k = 0; k < cnt; k++) {
-		b = cl_bucket_of(ct, gfirst + k);
+		b = cl_bucket_of(ct, g + k);
 		cl_lock(b);
+		b->s.tree++;
 		e = find_in(b, first, last, mode);
 		if (e && (!best->held || e->page < best->page ||
 			  (e->page == best->page && e->n < best->n))) {
@@ -142,44 +154,72 @@ static void check_range(struct vtlmem_cl_table *ct, const struct rt_node *n, uin
 	}
 }
 
-/* The lowest conflicting claim of h's pages, into *conf. Table lock held. */
-static bool check(struct vtlmem_cl_table *ct, const struct rt_handle *h,
-		  struct vtlmem_conflict *conf)
+/* The conflicting claim found, as a conflict report (if asked for). */
+static void report(const struct vtlmem_cl_ent *best, struct vtlmem_conflict *conf)
 {
-	struct vtlmem_cl_ent best = { 0, 0, 0, 0 };
-	struct ref_cursor c;
-	uint32_t i;
-
-	cursor_init(&c, (struct rt_handle *)h);
-	for (i = 0; i < h->nref && !best.held; i++)
-		check_range(ct, *cursor_next(&c), h->mode, &best);
-	if (best.held && conf) {
-		conf->pa = vtlmem_pa(best.page * PG);
-		conf->len = (uint64_t)best.n * PG;
-		conf->mode = (enum vtlmem_rmode)best.mode;
+	if (conf) {
+		conf->pa = vtlmem_pa(best->page * PG);
+		conf->len = (uint64_t)best->n * PG;
+		conf->mode = (enum vtlmem_rmode)best->mode;
 	}
-	return best.held != 0;
 }
 
+/*
+ * Mark and check h's ranges in order, up to the first range with a
+ * conflicting claim; on one, unmark what was marked and report the lowest
+ * conflicting claim of that range into *conf. One lock hold per bucket
+ * is exact (see the top of the file: the argument is per bucket, and a
+ * claim is recorded in every bucket it touches).
+ */
 int vtlmem_claims_mark(struct vtlmem_rtable *t, const struct rt_handle *h,
 		       struct vtlmem_conflict *conf)
 {
 	struct vtlmem_cl_table *ct = t->claims;
+	struct vtlmem_cl_ent best = { 0, 0, 0, 0 };
+	const struct rt_node *n;
+	struct ref_cursor c;
+	uint32_t i;
 
 	if (!ct)
 		return 0;
-	/* every mark before any check: see the top of the file */
-	mark(ct, h, 1);
-	if (!check(ct, h, conf))
+	cursor_init(&c, (struct rt_handle *)h);
+	for (i = 0; i < h->nref && !best.held; i++) {
+		n = *cursor_next(&c);
+		mark_check_span(ct, n->start, n->end, h->mode, &best);
+	}
+	if (!best.held)
 		return 0;
-	mark(ct, h, -1);
+	mark(ct, h, i, -1);
+	report(&best, conf);
 	return -VTLMEM_EBUSY;
+}
+
+int vtlmem_claims_mark_range(struct vtlmem_rtable *t, uint64_t s, uint64_t e, uint32_t mode,
+			     struct vtlmem_conflict *conf)
+{
+	struct vtlmem_cl_table *ct = t->claims;
+	struct vtlmem_cl_ent best = { 0, 0, 0, 0 };
+
+	if (!ct)
+		return 0;
+	mark_check_span(ct, s, e, mode, &best);
+	if (!best.held)
+		return 0;
+	mark_span(ct, s, e, -1);
+	report(&best, conf);
+	return -VTLMEM_EBUSY;
+}
+
+void vtlmem_claims_unmark_range(struct vtlmem_rtable *t, uint64_t s, uint64_t e)
+{
+	if (t->claims)
+		mark_span(t->claims, s, e, -1);
 }
 
 void vtlmem_claims_unmark(struct vtlmem_rtable *t, const struct rt_handle *h)
 {
 	if (t->claims)
-		mark(t->claims, h, -1);
+		mark(t->claims, h, h->nref, -1);
 }
 
 int vtlmem_claims_prepare(struct vtlmem_rtable *t)
@@ -207,7 +247,7 @@ int vtlmem_claims_prepare(struct vtlmem_rtable *t)
 	if (!have) {
 		/* every live tree handle marks its buckets before any claim */
 		for (h = rt_handle_first(t); h; h = rt_handle_next(t, h))
-			mark(ct, h, 1);
+			mark(ct, h, h->nref, 1);
 		__atomic_store_n(&t->claims, ct, __ATOMIC_RELEASE);
 	}
 	vtlmem_lock_release(p, &t->lock);

@@ -49,6 +49,16 @@ extern bool vtlmem_claim_test_no_exclusion;
 int vtlmem_claims_mark(struct vtlmem_rtable *t, const struct rt_handle *h,
 		       struct vtlmem_conflict *conf);
 
+/*
+ * vtlmem_claims_mark() of the one tree range [s, e) (bytes, non-empty) in
+ * mode, for a reservation of one range that has no handle built yet.
+ */
+int vtlmem_claims_mark_range(struct vtlmem_rtable *t, uint64_t s, uint64_t e, uint32_t mode,
+			     struct vtlmem_conflict *conf);
+
+/* Undo vtlmem_claims_mark_range() of [s, e). Table lock held. */
+void vtlmem_claims_unmark_range(struct vtlmem_rtable *t, uint64_t s, uint64_t e);
+
 /* Undo vtlmem_claims_mark() for h (release). Table lock held. */
 void vtlmem_claims_unmark(struct vtlmem_rtable *t, const struct rt_handle *h);
 

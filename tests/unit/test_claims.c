@@ -143,6 +143,101 @@ static void claims_and_tree_reservations_exclude_each_other_exactly(void **state
 	assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
 }
 
+/*
+ * A request of three ranges whose second conflicts with a claim: -EBUSY,
+ * that claim reported, and the marks of the ranges it had already marked
+ * (the first and second) are gone again, the third was never marked: a
+ * claim succeeds in each of their groups afterwards. The same request
+ * without the conflict marks all three groups' buckets until released.
+ */
+static void a_refused_request_of_several_ranges_leaves_no_mark(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range r[3] = { R(CX * PG, PG), R((CX + 40) * PG, 2 * PG),
+				     R((CX + 80) * PG, PG) };
+	struct vtlmem_conflict conf = { vtlmem_pa(1), 1, SHR };
+	struct vtlmem_claim a, b;
+	vtlmem_resv_t h;
+	int i;
+
+	assert_int_equal(claim(f, CX + 41, 1, SHR, &a), 0);
+	assert_int_equal(vtlmem_reserve(&f->t, r, 3, EXCL, &h, &conf), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(conf.pa), (CX + 41) * PG);
+	assert_int_equal(conf.len, PG);
+	assert_int_equal(conf.mode, SHR);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(claim(f, CX + 40 * (uint64_t)i + 2, 1, EXCL, &b), 0);
+		unclaim(f, &b);
+	}
+	unclaim(f, &a);
+	assert_int_equal(vtlmem_reserve(&f->t, r, 3, EXCL, &h, &conf), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(claim(f, CX + 40 * (uint64_t)i + 2, 1, SHR, &b), 1);
+	assert_int_equal(vtlmem_release(&f->t, h), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(claim(f, CX + 40 * (uint64_t)i + 2, 1, SHR, &b), 0);
+		unclaim(f, &b);
+	}
+}
+
+/*
+ * Exclusive one-range reservations in the table's steady state (a
+ * released handle's record and node to reuse: the straight paths, with
+ * the intervals in the small arrays and, past VTLMEM_RTABLE_SMALL, in the
+ * tree) check and mark the claim buckets like any other: a conflicting
+ * claim is reported and counted and leaves no mark; a granted one marks
+ * its group until released, by the young-handle release too.
+ */
+static void steady_state_reservations_mark_and_check_the_claims(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_conflict conf;
+	struct vtlmem_rtable_stats st;
+	struct vtlmem_claim a, b;
+	vtlmem_resv_t h, many[VTLMEM_RTABLE_SMALL + 1];
+	struct vtlmem_range r;
+	unsigned round, i, k;
+
+	for (round = 0; round < 2; round++) {
+		k = round ? VTLMEM_RTABLE_SMALL + 1 : 0;   /* round 1: in the tree */
+		for (i = 0; i < k; i++) {
+			r = R((CX + 1000 + 2 * (uint64_t)i) * PG, PG);
+			assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &many[i], NULL), 0);
+		}
+		r = R(CX * PG, PG);   /* leave a record and a node to reuse */
+		assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h, NULL), 0);
+		assert_int_equal(vtlmem_release(&f->t, h), 0);
+		assert_int_equal(claim(f, CX + 3, 2, SHR, &a), 0);
+		vtlmem_rtable_stats(&f->t, &st);
+		r = R((CX + 4) * PG + 8, 8);
+		memset(&conf, 0, sizeof(conf));
+		assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h, &conf), -VTLMEM_EBUSY);
+		assert_int_equal(vtlmem_pa_val(conf.pa), (CX + 3) * PG);
+		assert_int_equal(conf.len, 2 * PG);
+		assert_int_equal(conf.mode, SHR);
+		{
+			struct vtlmem_rtable_stats st2;
+
+			vtlmem_rtable_stats(&f->t, &st2);
+			assert_int_equal(st2.conflicts, st.conflicts + 1);
+			assert_int_equal(st2.handles, st.handles);
+			assert_int_equal(st2.intervals, st.intervals);
+			assert_int_equal(st2.objects, st.objects);
+		}
+		assert_int_equal(claim(f, CX + 8, 1, EXCL, &b), 0);   /* group not marked */
+		unclaim(f, &b);
+		unclaim(f, &a);
+		assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h, &conf), 0);
+		assert_int_equal(claim(f, CX + 8, 1, SHR, &b), 1);    /* marked */
+		assert_int_equal(vtlmem_release(&f->t, h), 0);
+		assert_int_equal(claim(f, CX + 8, 1, SHR, &b), 0);    /* and unmarked */
+		unclaim(f, &b);
+		for (i = 0; i < k; i++)
+			assert_int_equal(vtlmem_release(&f->t, many[i]), 0);
+		assert_int_equal(vtlmem_rtable_selfcheck(&f->t), 0);
+	}
+}
+
 /* Overlap, not identity: claims of different ranges sharing a page. */
 static void overlapping_claims_conflict_and_adjacent_ones_do_not(void **state)
 {
@@ -355,6 +450,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(claims_and_tree_reservations_exclude_each_other_exactly),
 		T(overlapping_claims_conflict_and_adjacent_ones_do_not),
+		T(a_refused_request_of_several_ranges_leaves_no_mark),
+		T(steady_state_reservations_mark_and_check_the_claims),
 		T(a_claim_across_two_groups_is_seen_from_both),
 		T(a_range_over_256_groups_sends_every_claim_to_the_tree),
 		T(claims_count_in_the_stats_and_keep_fini_busy),
