@@ -801,7 +801,12 @@ static void handle_span(struct rt_handle *h)
 }
 
 /* First conflict of h's ranges (address order) with the table, or NULL. */
-static struct rt_node *handle_conflict(struct vtlmem_rtable *t, struct rt_handle *h)
+/*
+ * The live interval h conflicts with: of its lowest-addressed range that
+ * conflicts (index into *range), the lowest (start, end). NULL: none.
+ */
+static struct rt_node *handle_conflict(struct vtlmem_rtable *t, struct rt_handle *h,
+				       uint32_t *range)
 {
 	struct ref_cursor c;
 	struct rt_node *n, *conf;
@@ -811,8 +816,10 @@ static struct rt_node *handle_conflict(struct vtlmem_rtable *t, struct rt_handle
 	for (i = 0; i < h->nref; i++) {
 		n = *cursor_next(&c);
 		conf = find_conflict(t, n->start, n->end, h->mode);
-		if (conf)
+		if (conf) {
+			*range = i;
 			return conf;
+		}
 	}
 	return NULL;
 }
@@ -858,6 +865,38 @@ static void report(struct vtlmem_conflict *conflict, const struct rt_node *n)
 	conflict->mode = (enum vtlmem_rmode)n->mode;
 }
 
+/*
+ * The one-shot calls' page claims against h, whose conflict with the
+ * intervals (if any, conf) is in its range number range: mark h's claim
+ * buckets and check them. Returns 0 (no conflict at all: h's buckets
+ * marked), 1 (a claim is the conflict to report: reported into *conflict,
+ * nothing marked) or -VTLMEM_EBUSY (conf is: nothing marked). The report
+ * follows reserve.h: of the lowest-addressed conflicting range, the lowest
+ * (start, end), claims and intervals alike.
+ */
+static int claims_check(struct vtlmem_rtable *t, struct rt_handle *h, const struct rt_node *conf,
+			uint32_t range, struct vtlmem_conflict *conflict)
+{
+	struct vtlmem_conflict cc;
+	uint32_t crange;
+	uint64_t cs;
+
+	if (!vtlmem_claims_mark(t, h, &cc, &crange)) {
+		if (!conf)
+			return 0;
+		vtlmem_claims_unmark(t, h);
+		return -VTLMEM_EBUSY;
+	}
+	cs = vtlmem_pa_val(cc.pa);
+	if (conf && (range < crange || (range == crange &&
+					 (conf->start < cs || (conf->start == cs &&
+							       conf->end - conf->start < cc.len)))))
+		return -VTLMEM_EBUSY;
+	if (conflict)
+		*conflict = cc;
+	return 1;
+}
+
 /* The request with all its objects in pool. Lock held. */
 static int reserve_locked(struct vtlmem_rtable *t, const struct vtlmem_range *ranges, size_t n,
 			  uint32_t mode, struct rt_pool *pool, uint64_t fresh, vtlmem_resv_t *out,
@@ -865,7 +904,7 @@ static int reserve_locked(struct vtlmem_rtable *t, const struct vtlmem_range *ra
 {
 	struct rt_handle *h = handle_build(t, pool, n, mode);
 	struct rt_node *conf;
-	uint32_t made = 0;
+	uint32_t made = 0, range = 0;
 	int ret;
 
 	ret = nodes_build(pool, h, ranges, mode, &made);
@@ -874,16 +913,17 @@ static int reserve_locked(struct vtlmem_rtable *t, const struct vtlmem_range *ra
 	if (!ret && t->next_id == 0)
 		ret = -VTLMEM_ENOSPC;
 	if (!ret) {
-		conf = handle_conflict(t, h);
-		if (conf) {
+		conf = handle_conflict(t, h, &range);
+		if (t->claims)
+			ret = claims_check(t, h, conf, range, conflict);
+		else
+			ret = conf ? -VTLMEM_EBUSY : 0;
+		if (ret == -VTLMEM_EBUSY)
 			report(conflict, conf);
+		if (ret) {
 			ret = -VTLMEM_EBUSY;
-		} else if (t->claims) {
-			/* and against the one-shot calls' page claims */
-			ret = vtlmem_claims_mark(t, h, conflict);
-		}
-		if (ret)
 			t->conflicts++;
+		}
 	}
 	if (ret) {
 		handle_unbuild(t, pool, h, made, false);
@@ -976,17 +1016,19 @@ static __attribute__((noinline)) int reserve_one(struct vtlmem_rtable *t,
 		if (!conf)
 			same = tree_shared(t, n->start, n->end);
 	}
-	if (conf) {
-		report(conflict, conf);
-		ret = -VTLMEM_EBUSY;
-	} else if (t->claims) {
+	if (t->claims) {
 		/* h is not live (id 0), so the lock-free check ignores these */
 		h->nref = 1;
 		h->mode = mode;
 		h->ref[0] = n;
-		ret = vtlmem_claims_mark(t, h, conflict);
+		ret = claims_check(t, h, conf, 0, conflict);
+	} else if (conf) {
+		ret = -VTLMEM_EBUSY;
 	}
+	if (ret == -VTLMEM_EBUSY)
+		report(conflict, conf);
 	if (ret) {
+		ret = -VTLMEM_EBUSY;
 		t->conflicts++;
 		o->next_free = next;
 		vtlmem_lock_release(t->plat, &t->lock);

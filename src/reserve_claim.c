@@ -167,12 +167,12 @@ static void report(const struct vtlmem_cl_ent *best, struct vtlmem_conflict *con
 /*
  * Mark and check h's ranges in order, up to the first range with a
  * conflicting claim; on one, unmark what was marked and report the lowest
- * conflicting claim of that range into *conf. One lock hold per bucket
+ * conflicting claim of that range into *conf, its index into *range. One lock hold per bucket
  * is exact (see the top of the file: the argument is per bucket, and a
  * claim is recorded in every bucket it touches).
  */
 int vtlmem_claims_mark(struct vtlmem_rtable *t, const struct rt_handle *h,
-		       struct vtlmem_conflict *conf)
+		       struct vtlmem_conflict *conf, uint32_t *range)
 {
 	struct vtlmem_cl_table *ct = t->claims;
 	struct vtlmem_cl_ent best = { 0, 0, 0, 0 };
@@ -191,6 +191,7 @@ int vtlmem_claims_mark(struct vtlmem_rtable *t, const struct rt_handle *h,
 		return 0;
 	mark(ct, h, i, -1);
 	report(&best, conf);
+	*range = i - 1;
 	return -VTLMEM_EBUSY;
 }
 

@@ -43,11 +43,13 @@ extern bool vtlmem_claim_test_no_exclusion;
 /*
  * Tree side, table lock held (reserve.c): before handle h is committed,
  * mark the buckets of its pages' groups and check them for
- * conflicting claims. Returns 0, or -VTLMEM_EBUSY with *conf (if not
- * NULL) set to the conflicting claim's page and mode and nothing marked.
+ * conflicting claims. Returns 0, or -VTLMEM_EBUSY with nothing marked,
+ * *conf (if not NULL) set to the lowest conflicting claim (pages and
+ * mode) of h's first range that has one, and *range to that range's
+ * index among h's ranges.
  */
 int vtlmem_claims_mark(struct vtlmem_rtable *t, const struct rt_handle *h,
-		       struct vtlmem_conflict *conf);
+		       struct vtlmem_conflict *conf, uint32_t *range);
 
 /*
  * vtlmem_claims_mark() of the one tree range [s, e) (bytes, non-empty) in

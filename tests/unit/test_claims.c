@@ -238,6 +238,80 @@ static void steady_state_reservations_mark_and_check_the_claims(void **state)
 	}
 }
 
+/*
+ * When claims and reservations both conflict with a request, the report
+ * is reserve.h's: of the request's lowest-addressed conflicting range,
+ * the lowest (start, end) of claims and intervals alike.
+ */
+static void the_conflict_reported_is_the_lowest_of_claims_and_intervals(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range lo = R(CX * PG - 8, 16), mid = R((CX + 1) * PG, 8);
+	struct vtlmem_range same = R(CX * PG, PG), longer = R(CX * PG, 4 * PG);
+	struct vtlmem_range far = R((CX + 64) * PG, PG), two[2];
+	struct vtlmem_range r;
+	struct vtlmem_conflict c;
+	struct vtlmem_claim a;
+	vtlmem_resv_t h1, h2, h3;
+
+	assert_int_equal(claim(f, CX, 3, SHR, &a), 0);   /* [CX, CX + 3) shared */
+	assert_int_equal(vtlmem_reserve(&f->t, &mid, 1, SHR, &h1, NULL), 0);
+	r = R(CX * PG + 100, 2 * PG);                     /* both conflict: the claim is lower */
+	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h2, &c), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(c.pa), CX * PG);
+	assert_int_equal(c.len, 3 * PG);
+	assert_int_equal(c.mode, SHR);
+	r = R((CX + 1) * PG, 1);
+	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h2, &c), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(c.pa), CX * PG);
+	assert_int_equal(c.len, 3 * PG);
+	/* of several ranges, the lowest-addressed one that conflicts decides */
+	assert_int_equal(vtlmem_reserve(&f->t, &far, 1, EXCL, &h3, NULL), 0);   /* CX + 64 */
+	two[0] = R(CX * PG + 5, 1);                    /* the claim */
+	two[1] = R((CX + 64) * PG + 5, 1);             /* the interval */
+	assert_int_equal(vtlmem_reserve(&f->t, two, 2, EXCL, &h2, &c), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(c.pa), CX * PG);
+	assert_int_equal(c.len, 3 * PG);
+	assert_int_equal(vtlmem_release(&f->t, h3), 0);
+	far = R((CX - 70) * PG, PG);
+	assert_int_equal(vtlmem_reserve(&f->t, &far, 1, EXCL, &h3, NULL), 0);
+	two[0] = R((CX - 70) * PG, 1);                 /* the interval */
+	two[1] = R((CX + 2) * PG, 1);                  /* the claim */
+	assert_int_equal(vtlmem_reserve(&f->t, two, 2, EXCL, &h2, &c), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(c.pa), (CX - 70) * PG);
+	assert_int_equal(c.len, PG);
+	assert_int_equal(c.mode, EXCL);
+	assert_int_equal(vtlmem_release(&f->t, h3), 0);
+	assert_int_equal(vtlmem_release(&f->t, h1), 0);
+	/* an interval starting lower is reported */
+	assert_int_equal(vtlmem_reserve(&f->t, &lo, 1, SHR, &h1, NULL), 0);
+	r = R(CX * PG - 4, 2 * PG);
+	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h2, &c), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(c.pa), CX * PG - 8);
+	assert_int_equal(c.len, 16);
+	assert_int_equal(vtlmem_release(&f->t, h1), 0);
+	/* the same start: the lower end wins, interval or claim */
+	assert_int_equal(vtlmem_reserve(&f->t, &same, 1, SHR, &h1, NULL), 0);
+	r = R(CX * PG, 1);
+	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h2, &c), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(c.pa), CX * PG);
+	assert_int_equal(c.len, PG);
+	assert_int_equal(vtlmem_release(&f->t, h1), 0);
+	assert_int_equal(vtlmem_reserve(&f->t, &longer, 1, SHR, &h1, NULL), 0);
+	assert_int_equal(vtlmem_reserve(&f->t, &r, 1, EXCL, &h2, &c), -VTLMEM_EBUSY);
+	assert_int_equal(vtlmem_pa_val(c.pa), CX * PG);
+	assert_int_equal(c.len, 3 * PG);
+	assert_int_equal(vtlmem_release(&f->t, h1), 0);
+	unclaim(f, &a);
+	/* nothing was left marked by the refused requests */
+	assert_int_equal(claim(f, CX + 1, 1, EXCL, &a), 0);
+	unclaim(f, &a);
+	assert_int_equal(claim(f, CX + 64, 1, EXCL, &a), 0);
+	unclaim(f, &a);
+	assert_int_equal(claim(f, CX - 70, 1, EXCL, &a), 0);
+	unclaim(f, &a);
+}
+
 /* Overlap, not identity: claims of different ranges sharing a page. */
 static void overlapping_claims_conflict_and_adjacent_ones_do_not(void **state)
 {
@@ -451,6 +525,7 @@ int main(void)
 		T(claims_and_tree_reservations_exclude_each_other_exactly),
 		T(overlapping_claims_conflict_and_adjacent_ones_do_not),
 		T(a_refused_request_of_several_ranges_leaves_no_mark),
+		T(the_conflict_reported_is_the_lowest_of_claims_and_intervals),
 		T(steady_state_reservations_mark_and_check_the_claims),
 		T(a_claim_across_two_groups_is_seen_from_both),
 		T(a_range_over_256_groups_sends_every_claim_to_the_tree),
