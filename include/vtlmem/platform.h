@@ -96,7 +96,9 @@ struct vtlmem_platform {
 	/*
 	 * Optional platform lock, used for every lock the library keeps (a
 	 * reservation table's, a vmap manager's, a log ring's); all NULL means
-	 * the library's ticket spinlock. lock_init, lock and unlock are set
+	 * the library's ticket spinlock. The one exception: the page-claim
+	 * buckets of the one-shot VTL0 calls are the library's own spinlocks,
+	 * taken only with preemption off (preempt_off; vtl0.h). lock_init, lock and unlock are set
 	 * together or not at all, and lock_fini only with them: every init
 	 * that takes a platform (vtlmem_rtable_init, vtlmem_vmap_create,
 	 * vtlmem_vtl0_init, vtlmem_ring_init) returns -VTLMEM_EINVAL

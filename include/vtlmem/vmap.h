@@ -103,8 +103,9 @@ struct vtlmem_vmap_stats {
 	uint64_t unmaps;
 	uint64_t slot_maps;
 	uint64_t slot_unmaps;
-	uint64_t local_flush_pages;  /* pages invalidated one by one (x86_64: up to
-				      * 32 at once; slots, unmaps and purges)      */
+	uint64_t local_flush_pages;  /* pages invalidated one by one (up to 32 at
+				      * once on x86_64, 512 on aarch64; slots,
+				      * unmaps and purges)                         */
 	uint64_t local_flush_all;    /* whole-TLB invalidations (longer ranges)    */
 	uint64_t remote_shootdowns;  /* shootdown op calls that succeeded          */
 	uint64_t shootdown_failures;
@@ -227,7 +228,8 @@ int vtlmem_vmap_map(struct vtlmem_vmap *vm, const struct vtlmem_map_req *req,
 /*
  * Unmap: clear the PTEs (unprotecting each page right after its entry is
  * cleared, for VTLMEM_MAP_PROTECT mappings), invalidate this CPU's TLB
- * (per page up to 32 pages, else whole), and quarantine the VA together
+ * (per page up to the arch's limit, else whole: 32 pages on x86_64, 512
+ * on aarch64), and quarantine the VA together
  * with the mapping's own reservation. Both are released only by a purge
  * whose shootdown succeeded; reaching the purge threshold runs one (unless
  * one is in flight). Returns 0 (the mapping is gone even if that purge

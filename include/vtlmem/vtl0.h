@@ -105,6 +105,12 @@ int vtlmem_vtl0_init(struct vtlmem_vtl0 *ctx, struct vtlmem_rtable *rt,
  *   -VTLMEM_ENOMEM    the reservation table could not allocate
  *   -VTLMEM_EFAULT    fault while copying; *done bytes were copied
  *   -VTLMEM_ENOSPC    this CPU's slots are all in use
+ *   -VTLMEM_EINVAL    (after the checks above) the bytes touch more than
+ *                     one page and vm was created with slots_per_cpu 1
+ *                     (a page-crossing copy maps two pages at a time), or
+ *                     the platform's cpu_id answers >= vm's ncpus; *done
+ *                     bytes were copied (0 in the first case) and nothing
+ *                     stays reserved
  */
 int vtlmem_vtl0_read(struct vtlmem_vtl0 *ctx, vtlmem_paddr_t pa, void *dst, size_t len,
 		     size_t *done);
