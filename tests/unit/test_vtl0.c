@@ -783,6 +783,48 @@ static void one_shot_copies_need_two_slot_pages_for_two_page_spans(void **state)
 }
 
 /*
+ * A platform whose cpu_id answers a CPU the manager was not created for
+ * (>= its ncpus): the one-shot calls return -EINVAL with *done 0, copy
+ * nothing and leave nothing reserved or mapped, on the claim path and on
+ * the tree path alike.
+ */
+static void a_cpu_id_beyond_the_managers_cpus_is_einval_and_changes_nothing(void **state)
+{
+	static uint8_t b[20 * PG], zero[20 * PG];
+	struct vtl0env_snap s0, s1;
+	uint64_t pa = vtl0env_pa(60);
+	size_t done = 7;
+	unsigned cpu;
+
+	(void)state;
+	start();
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa), b, 8, &done), 0);   /* warm */
+	fill_phys(pa, 20 * PG, 4);
+	vtl0env_snap(E, &s0);
+	hostplat_pin(&E->hp);   /* simulated SMP (VTLMEM_TEST_SMP) would move it back */
+	cpu = hostplat_get_cpu();
+	hostplat_set_cpu(E->hp.ops.ncpus);
+	memset(b, 0, sizeof(b));
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 8), b, PG, &done), -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 8), b, 19 * PG, &done),
+			 -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	assert_memory_equal(b, zero, sizeof(b));
+	assert_int_equal(vtlmem_vtl0_write(CTX, vtlmem_pa(pa + 8), zero, 2 * PG, &done),
+			 -VTLMEM_EINVAL);
+	assert_int_equal(done, 0);
+	hostplat_set_cpu(cpu);
+	hostplat_unpin(&E->hp);
+	vtl0env_snap(E, &s1);
+	assert_true(vtl0env_same_state(&s0, &s1));
+	assert_false(reserved(pa, 20 * PG));
+	assert_int_equal(vtlmem_vtl0_read(CTX, vtlmem_pa(pa + 8), b, PG, &done), 0);
+	assert_memory_equal(b, vtl0env_dm(E, pa + 8), PG);
+	finish();
+}
+
+/*
  * Every allocation the one-shot path can make, each failing with -ENOMEM,
  * *done 0 and no state change: the table's page-claim table (once, on the
  * first one-shot call of up to 17 pages: after that such calls allocate
@@ -1004,6 +1046,7 @@ int main(void)
 		cmocka_unit_test(one_shot_calls_claim_up_to_17_pages_and_use_the_tree_otherwise),
 		cmocka_unit_test(a_page_read_by_six_calls_at_once_is_shared_with_the_tree),
 		cmocka_unit_test(a_span_reaching_past_what_the_manager_maps_copies_nothing),
+		cmocka_unit_test(a_cpu_id_beyond_the_managers_cpus_is_einval_and_changes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
