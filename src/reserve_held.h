@@ -26,6 +26,18 @@ int vtlmem_resv_check_held(const struct vtlmem_rtable *t, vtlmem_resv_t h,
 			   const vtlmem_paddr_t *pages, size_t n, bool excl);
 
 /*
+ * The vmap's check of a held reservation, for all of a request's runs at
+ * once (one table lock hold, one handle lookup): if h is live, *mode is
+ * its mode and *first the index of the first of r[0..n) that h does not
+ * cover (n: it covers them all; an empty or wrapping range is never
+ * covered), and it returns 0; else -VTLMEM_ENOENT (nothing written).
+ * Takes the table lock; calls no platform op under it.
+ */
+int vtlmem_resv_covers_runs(struct vtlmem_rtable *t, vtlmem_resv_t h,
+			    const struct vtlmem_range *r, size_t n, size_t *first,
+			    enum vtlmem_rmode *mode);
+
+/*
  * vtlmem_reserve() of the single range *r in mode, for a caller that has
  * already run vtlmem_check_range_args() on it (or
  * vtlmem_check_pages_args(), whose result it is): only the ownership

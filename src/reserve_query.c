@@ -108,6 +108,29 @@ bool vtlmem_resv_covers(struct vtlmem_rtable *t, vtlmem_resv_t h, vtlmem_paddr_t
 	return ok;
 }
 
+int vtlmem_resv_covers_runs(struct vtlmem_rtable *t, vtlmem_resv_t h,
+			    const struct vtlmem_range *r, size_t n, size_t *first,
+			    enum vtlmem_rmode *mode)
+{
+	struct rt_handle *rh;
+	uint64_t s, e;
+	size_t i;
+
+	vtlmem_lock_acquire(t->plat, &t->lock);
+	rh = h.id ? find_handle(t, h.id) : NULL;
+	if (!rh) {
+		vtlmem_lock_release(t->plat, &t->lock);
+		return -VTLMEM_ENOENT;
+	}
+	for (i = 0; i < n; i++)
+		if (!range_of(r[i].pa, r[i].len, &s, &e) || !handle_covers(rh, s, e))
+			break;
+	*first = i;
+	*mode = (enum vtlmem_rmode)rh->mode;
+	vtlmem_lock_release(t->plat, &t->lock);
+	return 0;
+}
+
 int vtlmem_resv_mode(struct vtlmem_rtable *t, vtlmem_resv_t h, enum vtlmem_rmode *mode)
 {
 	struct rt_handle *rh;

@@ -205,19 +205,21 @@ size_t vtlmem_vmap_top_entries(const struct vtlmem_vmap *vm, struct vtlmem_top_e
 static int check_held(struct vtlmem_vmap *vm, vtlmem_resv_t held, enum vtlmem_prot prot,
 		      const struct vtlmem_range *r, size_t n)
 {
-	enum vtlmem_rmode mode;
-	size_t i;
+	enum vtlmem_rmode mode = VTLMEM_RES_SHARED;
+	size_t i, bad = 0;
 	int ret;
 
-	/* (RO needs no mode: a handle that is not live covers nothing) */
-	if (prot == VTLMEM_PROT_RW &&
-	    (vtlmem_resv_mode(vm->rt, held, &mode) || mode != VTLMEM_RES_EXCLUSIVE))
+	/* every run's coverage and the mode in one lookup; a dead handle covers nothing */
+	if (vtlmem_resv_covers_runs(vm->rt, held, r, n, &bad, &mode))
+		bad = 0;   /* mode stays shared: RW is refused below */
+	if (prot == VTLMEM_PROT_RW && mode != VTLMEM_RES_EXCLUSIVE)
 		return -VTLMEM_EPERM;
+	/* in run order, as one run at a time: its checks, then its coverage */
 	for (i = 0; i < n; i++) {
 		ret = vtlmem_check_range(vm->p, r[i].pa, r[i].len);
 		if (ret)
 			return ret;
-		if (!vtlmem_resv_covers(vm->rt, held, r[i].pa, r[i].len))
+		if (i == bad)
 			return -VTLMEM_EPERM;
 	}
 	return 0;

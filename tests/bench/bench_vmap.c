@@ -349,6 +349,39 @@ static void lib_op(size_t n)
 		abort();
 }
 
+/*
+ * n pages, every other one (n runs of one page each, all under the held
+ * reservation), rotating like next_pages().
+ */
+static const vtlmem_paddr_t *scattered_pages(size_t n)
+{
+	static vtlmem_paddr_t scat[MAXP];
+	const vtlmem_paddr_t *p = next_pages(n);
+	size_t i, at = (size_t)(p - env.pages);
+
+	for (i = 0; i < n; i++)
+		scat[i] = env.pages[(at + 2 * i) % (ROT + MAXP)];
+	return scat;
+}
+
+static void lib_scattered_op(size_t n)
+{
+	struct vtlmem_map_req r = { .pages = scattered_pages(n), .npages = n,
+				    .prot = VTLMEM_PROT_RW, .held = env.held };
+	struct vtlmem_mapping *m;
+	vtlmem_vaddr_t va;
+
+	if (vtlmem_vmap_map(env.vm, &r, &m, &va) || vtlmem_vmap_unmap(env.vm, m))
+		abort();
+}
+
+static void base_scattered_op(size_t n)
+{
+	const vtlmem_paddr_t *p = scattered_pages(n);
+
+	base_vunmap(&env.base, base_vmap(&env.base, p, n, env.own, &env.rt), &env.rt);
+}
+
 static void base_op(size_t n)
 {
 	const vtlmem_paddr_t *p = next_pages(n);
@@ -508,6 +541,8 @@ static const struct phase phases[] = {
 	{ "baseline 1 page, reservation", base_op, 1, true, false },
 	{ "library  16 pages, held, fragmented", lib_op, 16, false, true },
 	{ "baseline 16 pages, fragmented", base_op, 16, false, true },
+	{ "library  512 pages, held, scattered (512 runs)", lib_scattered_op, 512, false, false },
+	{ "baseline 512 pages, scattered", base_scattered_op, 512, false, false },
 };
 
 #define NPHASES (sizeof(phases) / sizeof(phases[0]))

@@ -2661,9 +2661,54 @@ static void randomized_across_the_switch_compared_after_every_op(void **state)
 	free(m);
 }
 
+/*
+ * The vmap's check of a held reservation for all runs at once: the index
+ * of the first run the handle does not cover (n: none), its mode, one
+ * lock hold for all; -ENOENT for a handle that is not live.
+ */
+static void covers_runs_finds_the_first_uncovered_run_under_one_lock(void **state)
+{
+	struct fx *f = *state;
+	struct vtlmem_range two[2] = { R(0x10000, 2 * PG), R(0x20000, PG) };
+	struct vtlmem_range runs[5] = { R(0x10000, PG), R(0x20000, PG), R(0x11000, PG),
+					R(0x11fff, 2), R(0x20000, 0) };
+	enum vtlmem_rmode mode = SHR;
+	uint32_t locks;
+	vtlmem_resv_t h, dead = { 12345, NULL };
+	size_t first = 99;
+
+	assert_int_equal(vtlmem_reserve(&f->t, two, 2, EXCL, &h, NULL), 0);
+	locks = f->t.lock.next;                     /* tickets taken (the library's lock) */
+	assert_int_equal(vtlmem_resv_covers_runs(&f->t, h, runs, 3, &first, &mode), 0);
+	assert_int_equal(first, 3);                 /* all three covered */
+	assert_int_equal(mode, EXCL);
+	assert_int_equal(f->t.lock.next - locks, 1);
+	assert_int_equal(vtlmem_resv_covers_runs(&f->t, h, runs, 5, &first, &mode), 0);
+	assert_int_equal(first, 3);                 /* [0x11fff, 0x12001) leaves the range */
+	runs[3] = R(0x20000, 0);
+	assert_int_equal(vtlmem_resv_covers_runs(&f->t, h, runs, 4, &first, &mode), 0);
+	assert_int_equal(first, 3);                 /* an empty run is never covered */
+	runs[3] = R(UINT64_MAX - PG + 1, PG);
+	assert_int_equal(vtlmem_resv_covers_runs(&f->t, h, runs, 4, &first, &mode), 0);
+	assert_int_equal(first, 3);                 /* nor one reaching 2^64 */
+	assert_int_equal(vtlmem_resv_covers_runs(&f->t, h, runs, 0, &first, &mode), 0);
+	assert_int_equal(first, 0);
+	first = 99;
+	mode = SHR;
+	assert_int_equal(vtlmem_resv_covers_runs(&f->t, dead, runs, 3, &first, &mode),
+			 -VTLMEM_ENOENT);
+	assert_int_equal(first, 99);
+	assert_int_equal(mode, SHR);
+	rel(f, h);
+	assert_int_equal(vtlmem_resv_covers_runs(&f->t, h, runs, 3, &first, &mode),
+			 -VTLMEM_ENOENT);
+	assert_int_equal(first, 99);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(covers_runs_finds_the_first_uncovered_run_under_one_lock),
 		T(reserve_range_asks_ownership_once_and_keeps_the_error_order),
 		T(reserve_range_allocation_failures_change_nothing),
 		T(release_own_finds_the_record_and_refuses_stale_handles),
