@@ -825,6 +825,24 @@ static struct rt_node *handle_conflict(struct vtlmem_rtable *t, struct rt_handle
 }
 
 /*
+ * Give h the next id and link it: every field of h written before is
+ * published with the id (release store), for the lock-free held checks.
+ * Returns the id. Lock held.
+ */
+static inline __attribute__((always_inline)) uint64_t handle_publish(struct vtlmem_rtable *t,
+								     struct rt_handle *h)
+{
+	uint64_t id = t->next_id;
+
+	__atomic_store_n(&h->id, id, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->next_id, id + 1, __ATOMIC_RELAXED);
+	handle_link(t, h, id);
+	t->handles++;
+	t->reserves++;
+	return id;
+}
+
+/*
  * Record h and its nodes; cannot fail. A shared range identical to a live
  * shared interval joins it (readers + 1) and its new node goes to pool.
  */
@@ -848,12 +866,7 @@ static void handle_commit(struct vtlmem_rtable *t, struct rt_handle *h, struct r
 		}
 		iv_add(t, *slot);
 	}
-	/* publish: every field above is written before the id (release) */
-	__atomic_store_n(&h->id, t->next_id, __ATOMIC_RELEASE);
-	__atomic_store_n(&t->next_id, t->next_id + 1, __ATOMIC_RELAXED);
-	handle_link(t, h, h->id);
-	t->handles++;
-	t->reserves++;
+	handle_publish(t, h);
 }
 
 static void report(struct vtlmem_conflict *conflict, const struct rt_node *n)
@@ -1062,13 +1075,7 @@ static __attribute__((noinline)) int reserve_one(struct vtlmem_rtable *t,
 	h->lo = n->start;
 	h->hi = n->end;
 	h->contig = 1;
-	/* publish: every field above is written before the id (release) */
-	id = t->next_id;
-	__atomic_store_n(&h->id, id, __ATOMIC_RELEASE);
-	__atomic_store_n(&t->next_id, id + 1, __ATOMIC_RELAXED);
-	handle_link(t, h, id);
-	t->handles++;
-	t->reserves++;
+	id = handle_publish(t, h);
 	vtlmem_lock_release(t->plat, &t->lock);
 	out->id = id;
 	out->rec = h;
@@ -1094,13 +1101,7 @@ static inline __attribute__((always_inline)) int commit_excl(struct vtlmem_rtabl
 	h->ref[0] = n;
 	h->lo = s;
 	h->hi = e;
-	/* publish: every field above is written before the id (release) */
-	id = t->next_id;
-	__atomic_store_n(&h->id, id, __ATOMIC_RELEASE);
-	__atomic_store_n(&t->next_id, id + 1, __ATOMIC_RELAXED);
-	handle_link(t, h, id);
-	t->handles++;
-	t->reserves++;
+	id = handle_publish(t, h);
 	vtlmem_lock_release(t->plat, &t->lock);
 	out->id = id;
 	out->rec = h;
