@@ -230,6 +230,31 @@ static inline __attribute__((always_inline)) void sm_drop(struct vtlmem_rtable *
  */
 
 /*
+ * What x's height and maxima are from its own interval and its children:
+ * the children's heights (0: none) and the maxima of ends and exclusive
+ * ends over x's subtree.
+ */
+static inline __attribute__((always_inline)) void iv_sum(struct vtlmem_rtree_node *x, int *hl,
+							  int *hr, uint64_t *me, uint64_t *mx)
+{
+	struct vtlmem_rtree_node *l = x->left, *r = x->right;
+
+	*hl = *hr = 0;
+	*me = TO_NODE(x)->end;
+	*mx = own_xend(TO_NODE(x));
+	if (l) {
+		*hl = l->height;
+		*me = max_u64(*me, TO_NODE(l)->max_end);
+		*mx = max_u64(*mx, TO_NODE(l)->max_xend);
+	}
+	if (r) {
+		*hr = r->height;
+		*me = max_u64(*me, TO_NODE(r)->max_end);
+		*mx = max_u64(*mx, TO_NODE(r)->max_xend);
+	}
+}
+
+/*
  * rtree_fixup() for the interval tree, with each node's children read
  * once for both its height and its augmentation (the generic walk reads
  * them three times, each behind a NULL test). Same steps and stopping
@@ -241,7 +266,6 @@ static inline __attribute__((always_inline)) void iv_fixup(struct vtlmem_rtable 
 							    const struct vtlmem_rtree_node *moved)
 {
 	const struct rtree_fix f = { NULL, node_augment };
-	struct vtlmem_rtree_node *l, *r;
 	struct rt_node *n;
 	uint64_t me, mx;
 	int hl, hr, h;
@@ -249,21 +273,7 @@ static inline __attribute__((always_inline)) void iv_fixup(struct vtlmem_rtable 
 
 	while (x) {
 		n = TO_NODE(x);
-		l = x->left;
-		r = x->right;
-		hl = hr = 0;
-		me = n->end;
-		mx = own_xend(n);
-		if (l) {
-			hl = l->height;
-			me = max_u64(me, TO_NODE(l)->max_end);
-			mx = max_u64(mx, TO_NODE(l)->max_xend);
-		}
-		if (r) {
-			hr = r->height;
-			me = max_u64(me, TO_NODE(r)->max_end);
-			mx = max_u64(mx, TO_NODE(r)->max_xend);
-		}
+		iv_sum(x, &hl, &hr, &me, &mx);
 		was_moved = x == moved;
 		if (__builtin_expect((unsigned)(hl - hr + 1) > 2u, 0)) {
 			x = rtree_rebalance(&t->iroot, x, &f, &changed);
@@ -285,21 +295,11 @@ static inline __attribute__((always_inline)) void iv_fixup(struct vtlmem_rtable 
 /* Height and maxima of interval node x from its own interval and its children. */
 static inline __attribute__((always_inline)) void iv_refresh(struct vtlmem_rtree_node *x)
 {
-	struct vtlmem_rtree_node *l = x->left, *r = x->right;
 	struct rt_node *n = TO_NODE(x);
-	uint64_t me = n->end, mx = own_xend(n);
-	int hl = 0, hr = 0;
+	uint64_t me, mx;
+	int hl, hr;
 
-	if (l) {
-		hl = l->height;
-		me = max_u64(me, TO_NODE(l)->max_end);
-		mx = max_u64(mx, TO_NODE(l)->max_xend);
-	}
-	if (r) {
-		hr = r->height;
-		me = max_u64(me, TO_NODE(r)->max_end);
-		mx = max_u64(mx, TO_NODE(r)->max_xend);
-	}
+	iv_sum(x, &hl, &hr, &me, &mx);
 	x->height = 1 + (hl > hr ? hl : hr);
 	n->max_end = me;
 	n->max_xend = mx;
