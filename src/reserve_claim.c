@@ -67,6 +67,13 @@
 #define CL_ALLOC (sizeof(struct vtlmem_cl_table) + 127)   /* room to align */
 
 bool vtlmem_claim_test_no_exclusion;
+bool vtlmem_claim_test_no_tree_mark;
+
+/* What one tree mark adds to a bucket's count: 1 (0 under the test switch). */
+static uint32_t mark_unit(void)
+{
+	return !__atomic_load_n(&vtlmem_claim_test_no_tree_mark, __ATOMIC_RELAXED);
+}
 
 /*
  * The first group of tree range [s, e) and how many buckets its groups
@@ -89,7 +96,7 @@ static void mark_span(struct vtlmem_cl_table *ct, uint64_t s, uint64_t e, int d)
 	for (k = 0; k < cnt; k++) {
 		b = cl_bucket_of(ct, g + k);
 		cl_lock(b);
-		b->s.tree += (uint32_t)d;
+		b->s.tree += (uint32_t)d * mark_unit();
 		cl_unlock(b);
 	}
 }
@@ -141,7 +148,7 @@ static void mark_check_span(struct vtlmem_cl_table *ct, uint64_t s, uint64_t end
 	for (k = 0; k < cnt; k++) {
 		b = cl_bucket_of(ct, g + k);
 		cl_lock(b);
-		b->s.tree++;
+		b->s.tree += mark_unit();
 		e = find_in(b, first, last, mode);
 		if (e && (!best->held || e->page < best->page ||
 			  (e->page == best->page && e->n < best->n))) {

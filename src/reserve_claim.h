@@ -41,6 +41,14 @@ int vtlmem_claims_prepare(struct vtlmem_rtable *t);
 extern bool vtlmem_claim_test_no_exclusion;
 
 /*
+ * Test-only negative control (test_vtl0_threads.c): while set, tree
+ * reservations neither mark the claim buckets nor unmark them, so a claim
+ * does not see a tree reservation made meanwhile and both may hold a
+ * page. Set and cleared only while no tree reservation is live.
+ */
+extern bool vtlmem_claim_test_no_tree_mark;
+
+/*
  * Tree side, table lock held (reserve.c): before handle h is committed,
  * mark the buckets of its pages' groups and check them for
  * conflicting claims. Returns 0, or -VTLMEM_EBUSY with nothing marked,

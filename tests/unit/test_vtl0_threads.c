@@ -195,9 +195,13 @@ static void concurrent_writers_of_one_page_win_or_get_ebusy(void **state)
  * pointer. If two writers, or a writer and a reader, ever held a page at
  * once, a reader would see bytes of two writers within one page (the
  * copies take long enough to interleave; across the page boundary bytes
- * of two writers are legitimate: page X + 1 is also written alone). Negative control (automated, below): with
- * vtlmem_claim_test_no_exclusion set, claims ignore each other, and mixed
- * pages must be seen.
+ * of two writers are legitimate: page X + 1 is also written alone).
+ * A second run pits writers holding exclusive tree reservations against
+ * readers using claims only. Negative controls (automated, below): with
+ * vtlmem_claim_test_no_exclusion set, claims ignore each other, and with
+ * vtlmem_claim_test_no_tree_mark set (in the second mix), claims do not
+ * see the tree reservations made meanwhile; either way mixed pages must
+ * be seen.
  */
 /*
  * X is the last page of a claim group (16-page groups; the VTL0 base is
@@ -224,6 +228,43 @@ static bool uniform(const uint8_t *b, size_t n)
 	return true;
 }
 
+/* The tree-against-claims mix: writers use the tree only, readers claims only. */
+static bool tree_mix;
+
+static bool tree_only(void)
+{
+	return __atomic_load_n(&tree_mix, __ATOMIC_RELAXED);
+}
+
+/*
+ * The writers of the tree-against-claims mix: an exclusive tree reservation of
+ * [x, x + 2 pages) held while page x + 1 is written in two halves, a pause
+ * between them (the writes go through the direct map, as any holder of an
+ * exclusive reservation may write its pages), so a claim that does not see
+ * the reservation reads a page of two writers.
+ */
+static void tree_write(struct excl_worker *w, uint64_t x)
+{
+	struct vtlmem_range r = { vtlmem_pa(x), 2 * PG };
+	uint8_t *dm = vtl0env_dm(E, x);
+	vtlmem_resv_t h;
+	volatile unsigned spin;
+	int ret;
+
+	ret = vtlmem_reserve(&E->rt, &r, 1, VTLMEM_RES_EXCLUSIVE, &h, NULL);
+	if (ret) {
+		if (ret != -VTLMEM_EBUSY)
+			w->errors++;
+		return;
+	}
+	memset(dm, (int)w->id + 1, PG + PG / 2);
+	for (spin = 0; spin < 100000; spin++)
+		;
+	memset(dm + PG + PG / 2, (int)w->id + 1, PG / 2);
+	if (vtlmem_release(&E->rt, h))
+		w->errors++;
+}
+
 static void *excl_writer(void *arg)
 {
 	struct excl_worker *w = arg;
@@ -237,6 +278,10 @@ static void *excl_writer(void *arg)
 	hostplat_set_cpu(w->id);
 	memset(b, (int)w->id + 1, sizeof(b));
 	while (!__atomic_load_n(w->stop, __ATOMIC_RELAXED)) {
+		if (tree_only()) {
+			tree_write(w, x);
+			continue;
+		}
 		switch (__atomic_fetch_add(&w->calls, 1, __ATOMIC_RELAXED) % 3) {
 		case 0:
 			ret = vtlmem_vtl0_write(CTX, vtlmem_pa(x), b, 2 * PG, &done);
@@ -278,7 +323,8 @@ static void *excl_reader(void *arg)
 	hostplat_set_cpu(w->id);
 	while (!__atomic_load_n(w->stop, __ATOMIC_RELAXED)) {
 		split = PG;
-		switch (__atomic_fetch_add(&w->calls, 1, __ATOMIC_RELAXED) % 3) {
+		/* the tree-mark control: readers through claims only */
+		switch (__atomic_fetch_add(&w->calls, 1, __ATOMIC_RELAXED) % (tree_only() ? 2 : 3)) {
 		case 0:
 			ret = vtlmem_vtl0_read(CTX, vtlmem_pa(x + PG), b, PG, &done);
 			break;
@@ -356,6 +402,19 @@ static void one_shot_pages_are_never_held_by_two_writers_or_a_writer_and_a_reade
 	__atomic_store_n(&vtlmem_claim_test_no_exclusion, true, __ATOMIC_RELAXED);
 	assert_true(excl_run(~0ul, 30.0, true) > 0);
 	__atomic_store_n(&vtlmem_claim_test_no_exclusion, false, __ATOMIC_RELAXED);
+	/*
+	 * tree writers against claim readers: never mixed; negative control:
+	 * tree reservations that do not mark the claim buckets are caught
+	 * mixing with claims made meanwhile
+	 */
+	__atomic_store_n(&tree_mix, true, __ATOMIC_RELAXED);
+	assert_int_equal(excl_run(3000, 20.0, false), 0);
+	vtl0env_snap(E, &s);
+	assert_int_equal(s.rt.handles, 0);
+	__atomic_store_n(&vtlmem_claim_test_no_tree_mark, true, __ATOMIC_RELAXED);
+	assert_true(excl_run(~0ul, 30.0, true) > 0);
+	__atomic_store_n(&vtlmem_claim_test_no_tree_mark, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&tree_mix, false, __ATOMIC_RELAXED);
 	finish();
 }
 
