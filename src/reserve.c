@@ -1370,6 +1370,35 @@ static __attribute__((noinline)) void release_general(struct vtlmem_rtable *t,
 	pool_free(t->plat, &spare);
 }
 
+/* Node n, no longer in the intervals, into the cache (room checked by the caller). */
+static inline __attribute__((always_inline)) void node_to_cache(struct vtlmem_rtable *t,
+								 struct rt_node *n)
+{
+	union rt_obj *o = (union rt_obj *)n;
+
+	o->next_free = t->cache;
+	t->cache = o;
+	t->ncache++;
+}
+
+/*
+ * The end of a straight release of a one-range record rh: retired in
+ * record_clean() shape (a live one-range record differs only in fresh and
+ * retired_before), counted, the lock released.
+ */
+static inline __attribute__((always_inline)) void release_finish(struct vtlmem_rtable *t,
+								  struct rt_handle *rh)
+{
+	rh->fresh = 0;
+	rh->retired_before = 1;
+	rh->next_retired = t->retired;
+	t->retired = rh;
+	t->nretired++;
+	t->handles--;
+	t->releases++;
+	vtlmem_lock_release(t->plat, &t->lock);
+}
+
 /*
  * The common release straight (a handle of one range, room in the cache):
  * handle_drop() + pool_return() without the pools. Lock held on entry,
@@ -1379,7 +1408,6 @@ static inline __attribute__((always_inline)) void release_one(struct vtlmem_rtab
 							      struct rt_handle *rh, uint64_t id)
 {
 	struct rt_node *n = rh->ref[0];
-	union rt_obj *o;
 
 	__atomic_store_n(&rh->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
 	if (t->claims)
@@ -1387,19 +1415,9 @@ static inline __attribute__((always_inline)) void release_one(struct vtlmem_rtab
 	handle_unlink(t, rh, id);
 	if (--n->readers == 0) {
 		iv_remove(t, n);
-		o = (union rt_obj *)n;
-		o->next_free = t->cache;
-		t->cache = o;
-		t->ncache++;
+		node_to_cache(t, n);
 	}
-	rh->fresh = 0;   /* record_clean() of a one-range record */
-	rh->retired_before = 1;
-	rh->next_retired = t->retired;
-	t->retired = rh;
-	t->nretired++;
-	t->handles--;
-	t->releases++;
-	vtlmem_lock_release(t->plat, &t->lock);
+	release_finish(t, rh);
 }
 
 /*
@@ -1412,24 +1430,14 @@ static inline __attribute__((always_inline)) void release_young(struct vtlmem_rt
 								struct rt_handle **slot)
 {
 	struct rt_node *n = rh->ref[0];
-	union rt_obj *o = (union rt_obj *)n;
 
 	__atomic_store_n(&rh->id, 0, __ATOMIC_RELEASE);   /* dead to lock-free checks */
 	*slot = NULL;
 	if (t->claims)
 		vtlmem_claims_unmark_range(t, n->start, n->end);
 	iv_remove(t, n);   /* n, its readers 1, goes to the cache */
-	rh->fresh = 0;   /* record_clean() of a one-range record */
-	rh->retired_before = 1;
-	o->next_free = t->cache;
-	t->cache = o;
-	t->ncache++;
-	rh->next_retired = t->retired;
-	t->retired = rh;
-	t->nretired++;
-	t->handles--;
-	t->releases++;
-	vtlmem_lock_release(t->plat, &t->lock);
+	node_to_cache(t, n);
+	release_finish(t, rh);
 }
 
 /* release() after its straight path: lock held on entry, released on return. */
